@@ -1,0 +1,3 @@
+from reskflow_dr.cli import main
+
+raise SystemExit(main())

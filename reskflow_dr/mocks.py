@@ -1,0 +1,164 @@
+"""Realistic mocked provider responses for the offline preview.
+
+AWS computes ids and ARNs on create; offline, :class:`PlanMocks` derives them from the resource's
+name, its provider's region and the account id in config, so that everything the program computes
+from them (peer ARNs, policies) has the shape it will have for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+State = dict[str, Any]
+Derive = Callable[["ResourceContext"], State]
+
+
+class ResourceContext:
+    """What a state derivation may use: the resource's name, inputs, region and account."""
+
+    def __init__(self, name: str, inputs: State, region: str, account: str) -> None:
+        self.name = name
+        self.inputs = inputs
+        self.region = region
+        self.account = account
+
+    def digest(self, length: int = 32) -> str:
+        return hashlib.sha256(f"{self.region}/{self.name}".encode()).hexdigest()[:length]
+
+    def physical_name(self, *keys: str) -> str:
+        for key in keys:
+            value = self.inputs.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return f"{self.name}-{self.digest(7)}"
+
+    def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        return (
+            f"arn:aws:{service}:{self.region if region else ''}:"
+            f"{self.account if account else ''}:{resource}"
+        )
+
+
+def _provider(ctx: ResourceContext) -> State:
+    return {"id": ctx.digest(36)}
+
+
+def _bucket(ctx: ResourceContext) -> State:
+    name = ctx.physical_name("bucket")
+    return {
+        "id": name,
+        "bucket": name,
+        "arn": f"arn:aws:s3:::{name}",
+        "bucketDomainName": f"{name}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{name}.s3.{ctx.region}.amazonaws.com",
+        "region": ctx.region,
+    }
+
+
+def _kms_key(ctx: ResourceContext) -> State:
+    key_id = ("mrk-" if ctx.inputs.get("multiRegion") else "") + ctx.digest(32)
+    return {"id": key_id, "keyId": key_id, "arn": ctx.arn("kms", f"key/{key_id}")}
+
+
+def _kms_replica_key(ctx: ResourceContext) -> State:
+    key_id = str(ctx.inputs.get("primaryKeyArn", "")).rsplit("/", 1)[-1] or ctx.digest(32)
+    return {"id": key_id, "keyId": key_id, "arn": ctx.arn("kms", f"key/{key_id}")}
+
+
+def _kms_alias(ctx: ResourceContext) -> State:
+    name = ctx.physical_name("name")
+    return {"id": name, "arn": ctx.arn("kms", name)}
+
+
+def _iam_role(ctx: ResourceContext) -> State:
+    name = ctx.physical_name("name")
+    return {
+        "id": name,
+        "name": name,
+        "arn": ctx.arn("iam", f"role/{name}", region=False),
+        "uniqueId": "AROA" + ctx.digest(17).upper(),
+    }
+
+
+def _iam_role_policy(ctx: ResourceContext) -> State:
+    return {"id": f"{ctx.inputs.get('role', '')}:{ctx.physical_name('name')}"}
+
+
+def _bucket_child(ctx: ResourceContext) -> State:
+    return {"id": str(ctx.inputs.get("bucket", ctx.name))}
+
+
+#: State derivations by type token. Later tiers add their types here.
+DERIVATIONS: dict[str, Derive] = {
+    "pulumi:providers:aws": _provider,
+    "pulumi:providers:kubernetes": _provider,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:kms/key:Key": _kms_key,
+    "aws:kms/replicaKey:ReplicaKey": _kms_replica_key,
+    "aws:kms/alias:Alias": _kms_alias,
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/rolePolicy:RolePolicy": _iam_role_policy,
+}
+for _token in (
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+):
+    DERIVATIONS[_token] = _bucket_child
+
+
+def _generic(token: str, ctx: ResourceContext) -> State:
+    """Any other AWS type: an id from its name and an ARN in the service's usual shape."""
+    module = token.split(":")[1].split("/")[0] if token.count(":") >= 2 else "resource"
+    name = ctx.physical_name("name", "identifier", "clusterIdentifier")
+    kind = token.rsplit(":", 1)[-1].lower()
+    return {"id": name, "arn": ctx.arn(module, f"{kind}/{name}")}
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Mocks that answer like AWS would, for the region of each resource's provider."""
+
+    def __init__(self, account_id: str, default_region: str) -> None:
+        self.account_id = account_id
+        self.default_region = default_region
+        self.provider_regions: dict[str, str] = {}
+
+    def region_of(self, provider_ref: str | None, inputs: State) -> str:
+        """A resource's own ``region`` input, else its provider's region (by provider reference
+        ``urn::id``, registered by the recording monitor)."""
+        if isinstance(inputs.get("region"), str):
+            return str(inputs["region"])
+        return self.provider_regions.get(provider_ref or "", self.default_region)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, State]:
+        inputs = dict(args.inputs)
+        region = self.region_of(args.provider, inputs)
+        ctx = ResourceContext(args.name, inputs, region, self.account_id)
+        derive = DERIVATIONS.get(args.typ)
+        computed = derive(ctx) if derive is not None else _generic(args.typ, ctx)
+        resource_id = str(computed.pop("id"))
+        return resource_id, {**computed, **inputs}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[State, list[tuple[str, str]]]:
+        token = args.token
+        region = self.region_of(args.provider, dict(args.args))
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account_id,
+                "arn": f"arn:aws:iam::{self.account_id}:user/preview",
+                "userId": "AIDAPREVIEW",
+                "id": self.account_id,
+            }, []
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": region, "region": region, "id": region}, []
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        return {}, []

@@ -1,0 +1,59 @@
+"""Human-readable views of a plan: a resource tree like `pulumi preview`, and counts by type."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from reskflow_dr.engine import Plan, PlannedResource
+
+
+def _flags(r: PlannedResource) -> str:
+    flags = []
+    if r.options.get("protect"):
+        flags.append("protect")
+    if r.options.get("retainOnDelete"):
+        flags.append("retain")
+    return f"[{', '.join(flags)}]" if flags else ""
+
+
+def _order(r: PlannedResource) -> tuple[bool, bool, str]:
+    """Providers first, then plain resources, then components; by name within each group."""
+    return (not r.type.startswith("pulumi:providers:"), not r.custom, r.name)
+
+
+def tree(plan: Plan) -> str:
+    """The plan as a tree grouped by component, each line: type, name, region and flags."""
+    children: dict[str | None, list[PlannedResource]] = defaultdict(list)
+    for r in plan.resources:
+        children[r.parent].append(r)
+    rows: list[tuple[str, PlannedResource]] = []
+
+    def walk(r: PlannedResource, prefix: str, last: bool, top: bool) -> None:
+        branch = "" if top else ("└─ " if last else "├─ ")
+        rows.append((f"{prefix}{branch}{r.type}", r))
+        kids = sorted(children.get(r.urn, []), key=_order)
+        extension = "" if top else ("   " if last else "│  ")
+        for i, kid in enumerate(kids):
+            walk(kid, prefix + extension, i == len(kids) - 1, False)
+
+    for root in sorted(children.get(None, []), key=_order):
+        walk(root, "", True, True)
+    type_w = max([len("Type"), *(len(label) for label, _ in rows)])
+    name_w = max([len("Name"), *(len(r.name) for _, r in rows)])
+    lines = [f"{'Type':<{type_w}}  {'Name':<{name_w}}  {'Region':<10} Options"]
+    for label, r in rows:
+        lines.append(f"{label:<{type_w}}  {r.name:<{name_w}}  {r.region:<10} {_flags(r)}".rstrip())
+    return "\n".join(lines)
+
+
+def counts(plan: Plan) -> str:
+    """Resources to create, by type (components included, the stack itself left out)."""
+    by_type = Counter(r.type for r in plan.resources if r.type != "pulumi:pulumi:Stack")
+    total = sum(by_type.values())
+    protected = sum(
+        1 for r in plan.resources if r.options.get("protect") and r.options.get("retainOnDelete")
+    )
+    lines = [f"Resources: {total} to create ({protected} protected and retained)"]
+    for type_, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {n:>4}  {type_}")
+    return "\n".join(lines)
