@@ -1,0 +1,36 @@
+"""Shared fixtures: every preview runs the real program with fresh mocks (``preview=False``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from reskflow_dr.engine import Plan, PlannedResource
+from reskflow_dr.preview import preview
+
+PlanOf = Callable[..., Plan]
+
+
+@pytest.fixture
+def plan_of() -> PlanOf:
+    """``plan_of("prod", "reskflow:role=passive", ...)``: a fresh offline preview of a stack."""
+
+    def run(stack: str, *overrides: str) -> Plan:
+        return preview(stack, list(overrides))
+
+    return run
+
+
+def named(plan: Plan, name: str) -> PlannedResource:
+    """The one resource called ``name`` (fails loudly when absent or ambiguous)."""
+    found = [r for r in plan.resources if r.name == name]
+    assert len(found) == 1, f"expected one resource named {name!r}, found {len(found)}"
+    return found[0]
+
+
+def policy_doc(resource: PlannedResource, key: str = "policy") -> dict[str, Any]:
+    """A JSON policy input decoded."""
+    return json.loads(resource.inputs[key])
