@@ -4,7 +4,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: preview test lint typecheck unit bench clean
+.PHONY: preview test lint typecheck unit bench docs clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,3 +32,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+
+docs: $(STAMP)
+	$(VENV)/bin/reskflow-dr config-reference --update README.md

@@ -44,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="print only the counts")
 
-    sub.add_parser("config-reference", help="print the config reference table (Markdown)")
+    ref = sub.add_parser("config-reference", help="print the config reference table (Markdown)")
+    ref.add_argument(
+        "--update", type=Path, metavar="FILE", help="rewrite the table between the markers in FILE"
+    )
     return parser
 
 
@@ -77,14 +80,31 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+
+
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    table = config_reference_markdown()
+    if args.update is None:
+        print(table)
+        return EXIT_OK
+    text = args.update.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        return _fail(f"usage error: {args.update} has no {START} ... {END} markers", EXIT_USAGE)
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    args.update.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf-8")
+    print(f"Config reference written to {args.update}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "preview":
             return cmd_preview(args)
         if args.command == "config-reference":
-            print(config_reference_markdown())
-            return EXIT_OK
+            return cmd_config_reference(args)
     except (ConfigError, UsageError) as err:
         return _fail(str(err), EXIT_USAGE)
     except ProgramError as err:

@@ -240,7 +240,7 @@ def run_program(config: StackConfig, account_id: str, region: str) -> Plan:
         project=config.project,
         stack=config.stack,
         config=dict(config.display),
-        resources=monitor.records,
+        resources=sorted(monitor.records, key=lambda r: r.urn),  # registration order varies
         outputs=monitor.outputs,
         diagnostics=collect.messages,
     )

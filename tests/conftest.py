@@ -25,8 +25,9 @@ def plan_of() -> PlanOf:
 
 
 def named(plan: Plan, name: str) -> PlannedResource:
-    """The one resource called ``name`` (fails loudly when absent or ambiguous)."""
-    found = [r for r in plan.resources if r.name == name]
+    """The one custom resource called ``name`` (fails loudly when absent or ambiguous).
+    Components are left out: a component and its main child may share a name."""
+    found = [r for r in plan.resources if r.name == name and r.custom]
     assert len(found) == 1, f"expected one resource named {name!r}, found {len(found)}"
     return found[0]
 
