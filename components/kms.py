@@ -70,7 +70,8 @@ def key_policy(region: str, account_id: str) -> str:
                 "Principal": {"Service": list(SNS_PUBLISHER_SERVICES)},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                # Not every service sends aws:SourceAccount to KMS; where it is sent, it must match.
+                "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": account_id}},
             },
         ]
     )
