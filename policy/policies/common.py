@@ -539,8 +539,8 @@ class Flag:
 
 
 def kind_of(res: Res) -> str:
-    """The short type name of a resource, e.g. ``Instance``."""
-    return res.type.split(":")[-1]
+    """The short type name of a resource, e.g. ``Instance`` (``provider`` for a provider)."""
+    return "provider" if res.type.startswith("pulumi:providers:") else res.type.split(":")[-1]
 
 
 def check_flags(res: Res, flags: Iterable[Flag], out: Findings) -> None:
