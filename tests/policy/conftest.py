@@ -1,0 +1,44 @@
+"""Policy-pack fixtures: one pack process for the whole test session, asked over gRPC."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the runner lives in the repository's own package
+    sys.path.insert(0, str(ROOT))
+
+from reskflow_dr.policy_runner import PolicyPackSession, Verdict  # noqa: E402
+
+Evaluate = Callable[..., list[Verdict]]
+
+
+@pytest.fixture(scope="session")
+def pack() -> Iterator[PolicyPackSession]:
+    """The real policy pack, started as the Pulumi CLI starts it."""
+    with PolicyPackSession() as session:
+        yield session
+
+
+@pytest.fixture
+def evaluate(pack: PolicyPackSession) -> Evaluate:
+    """``evaluate(plan, config=None)``: the pack's verdicts for a plan."""
+
+    def run(plan: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> list[Verdict]:
+        return pack.evaluate(plan, config)
+
+    return run
+
+
+def flagged(verdicts: list[Verdict], policy: str) -> dict[str, list[str]]:
+    """{resource name: [messages]} of one policy's verdicts."""
+    found: dict[str, list[str]] = {}
+    for v in verdicts:
+        if v.policy == policy:
+            found.setdefault(v.resource, []).append(v.message)
+    return found
