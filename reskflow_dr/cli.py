@@ -7,6 +7,7 @@ Exit codes: 0 fine; 1 a mandatory policy violation or an unsafe plan; 2 bad conf
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -17,6 +18,14 @@ from typing import NoReturn
 from infra.config import ConfigError, config_reference_markdown
 from reskflow_dr import render
 from reskflow_dr.engine import ProgramError
+from reskflow_dr.policy_runner import (
+    PolicyConfigError,
+    PolicyPackError,
+    PolicyPackSession,
+    format_verdicts,
+    has_mandatory_violation,
+    load_policy_config,
+)
 from reskflow_dr.preview import preview
 from reskflow_dr.stackfiles import UsageError
 
@@ -42,7 +51,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set reskflow:role=passive (repeatable)",
     )
-    p.add_argument("--quiet", action="store_true", help="print only the counts")
+    p.add_argument("--quiet", action="store_true", help="print only the counts and verdicts")
+    p.add_argument(
+        "--policy-config",
+        type=Path,
+        metavar="FILE",
+        help="policy config JSON, the format of `pulumi preview --policy-pack-config`",
+    )
+    p.add_argument(
+        "--no-policy", action="store_true", help="skip the policy pack (no verdicts, exit 0/2 only)"
+    )
 
     ref = sub.add_parser("config-reference", help="print the config reference table (Markdown)")
     ref.add_argument(
@@ -59,25 +77,37 @@ def _fail(message: str, code: int) -> int:
 def cmd_preview(args: argparse.Namespace) -> int:
     if args.json and len(args.stacks) > 1:
         return _fail("usage error: --json takes one stack; run one preview per stack", EXIT_USAGE)
-    for stack in args.stacks:
-        started = time.perf_counter()
-        plan = preview(stack, args.set)
-        elapsed = time.perf_counter() - started
-        region = plan.outputs.get("region", "?")
-        role = plan.outputs.get("role", "?")
-        print(f"Previewing stack {stack} ({region}, role {role}) offline under mocks")
-        if not args.quiet:
-            print(render.tree(plan))
-            print()
-        print(render.counts(plan))
-        for line in plan.diagnostics:
-            print(f"  {line}")
-        print(f"Done in {elapsed:.2f}s\n")
-        if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
-            print(f"Plan written to {args.json}")
-    return EXIT_OK
+    policy_config = load_policy_config(args.policy_config) if args.policy_config else None
+    plans = [preview(stack, args.set) for stack in args.stacks]  # all configs valid, or exit 2
+    code = EXIT_OK
+    with contextlib.ExitStack() as stack_exit:
+        session = None if args.no_policy else stack_exit.enter_context(PolicyPackSession())
+        for plan in plans:
+            started = time.perf_counter()
+            region = plan.outputs.get("region", "?")
+            role = plan.outputs.get("role", "?")
+            print(f"Previewing stack {plan.stack} ({region}, role {role}) offline under mocks")
+            if not args.quiet:
+                print(render.tree(plan))
+                print()
+            print(render.counts(plan))
+            for line in plan.diagnostics:
+                print(f"  {line}")
+            if session is not None:
+                verdicts = session.evaluate(plan.to_json(), policy_config)
+                plan.policy = [v.to_dict() for v in verdicts]
+                print()
+                print(format_verdicts(verdicts))
+                if has_mandatory_violation(verdicts):
+                    code = EXIT_UNSAFE
+            print(f"Policies evaluated in {time.perf_counter() - started:.2f}s\n")
+            if args.json:
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
+                print(f"Plan written to {args.json}")
+    if code == EXIT_UNSAFE:
+        print("reskflow-dr: mandatory policy violations (above)", file=sys.stderr)
+    return code
 
 
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
@@ -105,8 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_preview(args)
         if args.command == "config-reference":
             return cmd_config_reference(args)
-    except (ConfigError, UsageError) as err:
+    except (ConfigError, UsageError, PolicyConfigError) as err:
         return _fail(str(err), EXIT_USAGE)
+    except PolicyPackError as err:
+        return _fail(f"policy pack failed: {err}", EXIT_UNSAFE)
     except ProgramError as err:
         return _fail(str(err), EXIT_USAGE if err.config_error else EXIT_UNSAFE)
     return _fail(f"usage error: unknown command {args.command!r}", EXIT_USAGE)

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "prod.json"
-    assert main(["preview", "prod", "--json", str(out), "--quiet"]) == 0
+    assert main(["preview", "prod", "--json", str(out), "--quiet", "--no-policy"]) == 0
     data = json.loads(out.read_text())
     assert {"project", "stack", "config", "resources", "policy"} <= set(data)
     assert (data["project"], data["stack"]) == ("reskflow", "prod")
@@ -52,7 +52,7 @@ def test_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_tree_output_groups_by_component(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["preview", "dr"]) == 0
+    assert main(["preview", "dr", "--no-policy"]) == 0
     out = capsys.readouterr().out
     assert "Previewing stack dr (us-west-2, role passive) offline under mocks" in out
     lines = out.splitlines()
@@ -65,7 +65,7 @@ def test_tree_output_groups_by_component(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_both_stacks_in_one_call(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["preview", "prod", "dr", "--quiet"]) == 0
+    assert main(["preview", "prod", "dr", "--quiet", "--no-policy"]) == 0
     out = capsys.readouterr().out
     assert out.count("Previewing stack") == 2
 
@@ -160,3 +160,26 @@ print("program ran")
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "program ran" in result.stdout
+
+
+def test_preview_adds_policy_verdicts_and_takes_pack_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pack runs through its analyzer interface; its config file uses the format of
+    `pulumi preview --policy-pack-config`."""
+    config = tmp_path / "policy.json"
+    config.write_text(json.dumps({"all": "advisory"}))
+    out = tmp_path / "prod.json"
+    code = main(["preview", "prod", "--quiet", "--json", str(out), "--policy-config", str(config)])
+    assert code == 0
+    verdicts = json.loads(out.read_text())["policy"]
+    assert verdicts, "the pack reported nothing"
+    assert {v["enforcement"] for v in verdicts} == {"advisory"}
+    assert "POLICY" in capsys.readouterr().out
+
+
+def test_bad_policy_config_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "policy.json"
+    config.write_text(json.dumps({"reskflow-no-such-policy": "mandatory"}))
+    assert main(["preview", "prod", "--quiet", "--policy-config", str(config)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
