@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,8 @@ import pytest
 from infra.config import RPO_SECONDS, AlarmSettings, ConfigError
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan, run_program
-from reskflow_dr.preview import preview
-from reskflow_dr.stackfiles import StackConfig
+from reskflow_dr.preview import ROOT, preview
+from reskflow_dr.stackfiles import StackConfig, load_stack
 from tests.conftest import PlanOf, named, policy_doc
 
 ACCOUNT = "123456789012"
@@ -60,9 +61,13 @@ def test_topic_policy_lets_only_this_account_alarms_and_rules_publish(
     assert {s["Resource"] for s in statements.values()} == {topic_arn("us-west-2")}
 
 
-def test_subscriptions_email_in_clear_webhook_only_as_secret(plan_of: PlanOf) -> None:
+def test_subscriptions_email_in_clear_webhook_only_as_secret() -> None:
+    """The program gets the decrypted URL (as `pulumi up` does) and must keep it secret."""
+    config = load_stack(ROOT, "prod")
+    assert "reskflow:alarmWebhookUrl" in config.secret_keys
     token_url = "https://events.example.com/integration/T0KEN-1234"
-    plan = plan_of("prod", f"reskflow:alarmWebhookUrl={{secure: {token_url}}}")
+    values = {**config.values, "reskflow:alarmWebhookUrl": token_url}
+    plan = run_program(replace(config, values=values), ACCOUNT, "us-east-1")
     email, webhook = named(plan, "alerts-email-0"), named(plan, "alerts-webhook")
     assert email.inputs == {
         "topic": topic_arn("us-east-1"),
