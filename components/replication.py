@@ -103,6 +103,11 @@ def replication_role_policy(
     return policy_json(statements)
 
 
+def replication_rule_id(destination_region: str) -> str:
+    """Id of the replication rule to ``destination_region`` (a dimension of its S3 metrics)."""
+    return f"to-{destination_region}"
+
+
 def _contexts(bucket_arns: Sequence[str]) -> list[str]:
     return [arn for bucket in bucket_arns for arn in (bucket, f"{bucket}/*")]
 
@@ -151,7 +156,7 @@ class BucketReplication(pulumi.ComponentResource):
                 role=role.arn,
                 rules=[
                     aws.s3.BucketReplicationConfigRuleArgs(
-                        id=f"to-{args.destination_region}",
+                        id=replication_rule_id(args.destination_region),
                         status="Enabled",
                         priority=1,
                         filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),

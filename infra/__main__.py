@@ -18,13 +18,33 @@ if _ROOT not in sys.path:
 import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 
+from components.alarms import (  # noqa: E402
+    ROUTE53_METRICS_REGION,
+    AlarmSpec,
+    Alerts,
+    AlertsArgs,
+    health_check_alarm,
+    s3_replication_alarms,
+)
+from components.backup import (  # noqa: E402
+    AuditTargets,
+    BackupProtection,
+    BackupProtectionArgs,
+    BackupRule,
+    BackupVault,
+    BackupVaultArgs,
+    VaultLock,
+)
+from components.common import BACKUP_TAG_KEY, BACKUP_TAG_VALUE  # noqa: E402
 from components.kms import RegionalKey, RegionalKeyArgs  # noqa: E402
 from components.replication import (  # noqa: E402
     BucketReplication,
     BucketReplicationArgs,
     ReplicatedPair,
+    replication_rule_id,
 )
 from components.storage import SecureBucket, SecureBucketArgs  # noqa: E402
+from components.traffic import FailoverEndpoint, FailoverEndpointArgs  # noqa: E402
 from infra.config import (  # noqa: E402
     KMS_PRIMARY_REGION,
     REPLICATION_TIME_MINUTES,
@@ -33,12 +53,26 @@ from infra.config import (  # noqa: E402
     load_settings,
 )
 
+#: Backup schedules (UTC). Daily and weekly share a start: on Sundays AWS Backup takes one
+#: backup for the overlapping rules, with the longer (weekly) retention. The continuous rule
+#: starts earlier so it never overlaps them. Everything finishes before SOP-001's 08:00 check.
+CONTINUOUS_SCHEDULE = "cron(0 3 ? * * *)"
+DAILY_SCHEDULE = "cron(0 5 ? * * *)"
+WEEKLY_SCHEDULE = "cron(0 5 ? * SUN *)"
+BACKUP_START_WINDOW_MINUTES = 60
+
 
 def read_config() -> dict[str, str]:
     """The stack's whole config map, as the engine passes it to the program."""
     merged = dict(pulumi.runtime.config.get_config_env())
     merged.update(pulumi.runtime.config.CONFIG.get())
     return {key: str(value) for key, value in merged.items()}
+
+
+def read_secret_keys(keys: list[str]) -> frozenset[str]:
+    """Which config keys were set as secrets."""
+    env = set(pulumi.runtime.config.get_config_secret_keys_env())
+    return frozenset(k for k in keys if k in env or pulumi.runtime.config.is_config_secret(k))
 
 
 def regional_provider(settings: StackSettings) -> aws.Provider:
@@ -56,6 +90,128 @@ def regional_provider(settings: StackSettings) -> aws.Provider:
                 "managed-by": "pulumi",
             }
         ),
+    )
+
+
+def build_backups(
+    settings: StackSettings, regional: pulumi.ResourceOptions, key: RegionalKey
+) -> BackupVault:
+    """The regional vault and the plan copying snapshots to the peer region's vault (once the
+    peer stack, and so its vault, exists: a copy to a missing vault fails every job)."""
+    b = settings.backup
+
+    def copy(days: int) -> int | None:
+        return days if settings.peer_deployed else None
+
+    lock = (
+        None
+        if b.lock.mode == "none"
+        else VaultLock(
+            b.lock.min_retention_days, b.lock.max_retention_days, b.lock.changeable_for_days
+        )
+    )
+    if b.lock.mode == "compliance":
+        pulumi.log.warn(
+            f"vault {settings.vault_name(settings.region)}: compliance lock becomes immutable "
+            f"{b.lock.changeable_for_days} days after it is applied; no one, AWS included, can "
+            "remove it or shorten a retention afterwards"
+        )
+    vault = BackupVault(
+        "backup-vault",
+        BackupVaultArgs(settings.vault_name(settings.region), key.key_arn, lock),
+        opts=regional,
+    )
+    BackupProtection(
+        "backup",
+        BackupProtectionArgs(
+            region=settings.region,
+            name_prefix=f"{settings.project}-dr",
+            vault_name=vault.vault_name,
+            vault_arn=vault.vault_arn,
+            copy_region=b.copy_region,
+            copy_vault_arn=settings.vault_arn(b.copy_region),
+            rules=[
+                BackupRule("continuous", CONTINUOUS_SCHEDULE, b.continuous_days, continuous=True),
+                BackupRule(
+                    "daily", DAILY_SCHEDULE, b.daily_days, copy_days=copy(b.daily_copy_days)
+                ),
+                BackupRule(
+                    "weekly", WEEKLY_SCHEDULE, b.weekly_days, copy_days=copy(b.weekly_copy_days)
+                ),
+            ],
+            selection_tag=(BACKUP_TAG_KEY, BACKUP_TAG_VALUE),
+            audit=AuditTargets(
+                required_frequency_days=1,
+                required_retention_days=b.daily_days,
+                max_recovery_point_age_hours=24 + BACKUP_START_WINDOW_MINUTES // 60,
+                max_restore_minutes=b.restore_time_target_minutes,
+            ),
+            lock=lock,
+            start_window_minutes=BACKUP_START_WINDOW_MINUTES,
+        ),
+        opts=regional,
+    )
+    return vault
+
+
+def build_traffic(settings: StackSettings, regional: pulumi.ResourceOptions) -> FailoverEndpoint:
+    """This region's health check and its failover record (ownership fixed by region)."""
+    t = settings.traffic
+    return FailoverEndpoint(
+        "api",
+        FailoverEndpointArgs(
+            region=settings.region,
+            zone_id=t.hosted_zone_id,
+            record_name=t.record_name,
+            endpoint=t.endpoint,
+            failover=settings.failover_role,
+            drained=settings.drained,
+            request_interval=t.request_interval,
+            failure_threshold=t.failure_threshold,
+            ttl=t.ttl,
+            checker_regions=t.checker_regions,
+        ),
+        opts=regional,
+    )
+
+
+def build_alarms(
+    settings: StackSettings,
+    regional: pulumi.ResourceOptions,
+    key: RegionalKey,
+    api: FailoverEndpoint,
+    lag_alarms: list[AlarmSpec],
+) -> Alerts:
+    """The regional alarm topic, S3 replication and health-check alarms, the replication-lag
+    alarms the data tiers ask for, and AWS Backup failure events."""
+    alarms = list(lag_alarms)
+    if settings.peer_deployed:
+        for store in settings.stores:
+            alarms += s3_replication_alarms(
+                store.key,
+                settings.bucket_name(store.key, settings.region),
+                settings.bucket_name(store.key, settings.peer_region),
+                replication_rule_id(settings.peer_region),
+                REPLICATION_TIME_MINUTES * 60,
+            )
+    if settings.region == ROUTE53_METRICS_REGION:
+        # Route 53 publishes health-check metrics in us-east-1 only: the us-west-2 stack has no
+        # provider there (and must deploy while it is down), so only this stack alarms.
+        alarms.append(
+            health_check_alarm("api-health-check", api.health_check_id, not settings.drained)
+        )
+    webhook = settings.alarms.webhook_url
+    return Alerts(
+        "alerts",
+        AlertsArgs(
+            region=settings.region,
+            account_id=settings.account_id,
+            kms_key_arn=key.key_arn,
+            emails=settings.alarms.emails,
+            webhook_url=None if webhook is None else pulumi.Output.secret(webhook),
+            alarms=alarms,
+        ),
+        opts=regional,
     )
 
 
@@ -118,6 +274,15 @@ def build(settings: StackSettings) -> None:
         )
         pulumi.export("replicationRoleArn", replication.role_arn)
 
+    vault = build_backups(settings, regional, key)
+    api = build_traffic(settings, regional)
+    # Replication-lag alarms of the data tiers (RDS, ElastiCache, DocumentDB) join this list.
+    lag_alarms: list[AlarmSpec] = []
+    alerts = build_alarms(settings, regional, key, api, lag_alarms)
+    pulumi.export("backupVaultArn", vault.vault_arn)
+    pulumi.export("healthCheckId", api.health_check_id)
+    pulumi.export("alertsTopicArn", alerts.topic_arn)
+
     pulumi.export("region", settings.region)
     pulumi.export("peerRegion", settings.peer_region)
     pulumi.export("role", settings.role)
@@ -128,7 +293,10 @@ def build(settings: StackSettings) -> None:
 
 def main() -> None:
     try:
-        settings = load_settings(read_config(), pulumi.get_stack(), pulumi.get_project())
+        raw = read_config()
+        settings = load_settings(
+            raw, pulumi.get_stack(), pulumi.get_project(), read_secret_keys(list(raw))
+        )
     except ConfigError as err:
         # RunError ends the program with this one line and no traceback.
         raise pulumi.RunError(str(err)) from None

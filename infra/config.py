@@ -15,10 +15,11 @@ import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from components.alarms import AlarmSpec
 from components.storage import Expiry
 
 PROJECT = "reskflow"
@@ -31,6 +32,13 @@ WEEKLY_STORAGE_CLASSES: tuple[str, ...] = ("GLACIER_IR", "GLACIER")
 
 #: S3 Replication Time Control offers exactly one threshold (AWS fact, not a choice).
 REPLICATION_TIME_MINUTES = 15
+
+#: Seed targets ("Key Objectives"): recovery point and recovery time objectives.
+RPO_SECONDS = 5 * 60
+RTO_MINUTES = 15
+#: The region whose stack owns the PRIMARY failover record; the other owns SECONDARY. Records
+#: never move between stacks: a drill moves traffic by draining health checks.
+PRIMARY_RECORD_REGION = "us-east-1"
 
 #: Config namespaces whose keys are validated here. Other namespaces (``pulumi:``, provider
 #: plugins that later issues configure) are left to their owners.
@@ -76,6 +84,96 @@ class StoreSpec:
     expiries: tuple[Expiry, ...]
 
 
+VaultLockMode = Literal["compliance", "governance", "none"]
+
+
+@dataclass(frozen=True)
+class VaultLockSettings:
+    """AWS Backup Vault Lock of the regional vault. ``compliance`` is irreversible once
+    ``changeable_for_days`` have passed, so it is only ever set explicitly."""
+
+    mode: VaultLockMode = "governance"
+    min_retention_days: int = 1
+    max_retention_days: int = 35
+    changeable_for_days: int | None = None
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """AWS Backup plan retentions in days (seed: "Backup Strategy Overview") and its targets."""
+
+    continuous_days: int = 1
+    daily_days: int = 7
+    weekly_days: int = 28
+    daily_copy_days: int = 7
+    weekly_copy_days: int = 28
+    copy_region: str = ""
+    restore_time_target_minutes: int = RTO_MINUTES
+    lock: VaultLockSettings = field(default_factory=VaultLockSettings)
+
+    @property
+    def job_retentions(self) -> tuple[int, ...]:
+        """Retention of every backup or copy job that lands in a vault of this design."""
+        return (
+            self.continuous_days,
+            self.daily_days,
+            self.weekly_days,
+            self.daily_copy_days,
+            self.weekly_copy_days,
+        )
+
+
+@dataclass(frozen=True)
+class TrafficSettings:
+    """Route 53 failover for the API name: this region's endpoint and health check."""
+
+    hosted_zone_id: str
+    record_name: str
+    endpoint: str
+    request_interval: int = 10
+    failure_threshold: int = 3
+    ttl: int = 60
+    checker_regions: tuple[str, ...] = ("us-east-1", "us-west-1", "us-west-2", "eu-west-1")
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """Alarm subscriptions and the replication-lag alarm derived from the RPO."""
+
+    emails: tuple[str, ...] = ()
+    webhook_url: str | None = None
+    lag_threshold_seconds: int = 60
+    lag_period_seconds: int = 60
+    lag_evaluation_periods: int = 3
+
+    def lag_alarm(
+        self,
+        name: str,
+        namespace: str,
+        metric_name: str,
+        dimensions: Mapping[str, Any],
+        milliseconds: bool = False,
+    ) -> AlarmSpec:
+        """A replication-lag alarm with the RPO-derived threshold, in the metric's unit."""
+        scale = 1000 if milliseconds else 1
+        return AlarmSpec(
+            name=name,
+            description=(
+                f"{namespace} {metric_name} above {self.lag_threshold_seconds} s for "
+                f"{self.lag_evaluation_periods} x {self.lag_period_seconds} s: lag would reach "
+                f"the {RPO_SECONDS} s RPO if replication stalls"
+            ),
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dimensions,
+            statistic="Maximum",
+            comparison="GreaterThanThreshold",
+            threshold=self.lag_threshold_seconds * scale,
+            period_seconds=self.lag_period_seconds,
+            evaluation_periods=self.lag_evaluation_periods,
+        )
+
+
 @dataclass(frozen=True)
 class StackSettings:
     """Everything the composition root needs, validated."""
@@ -93,6 +191,9 @@ class StackSettings:
     retention: Retention
     tags: Mapping[str, str] = field(default_factory=dict)
     aws_profile: str | None = None
+    backup: BackupSettings = field(default_factory=BackupSettings)
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    traffic: TrafficSettings = field(kw_only=True)
 
     @property
     def holds_kms_primary(self) -> bool:
@@ -113,6 +214,25 @@ class StackSettings:
     def kms_key_arn(self, region: str, key_id: str) -> str:
         """ARN of the multi-Region key ``key_id`` in ``region`` (all replicas share the key id)."""
         return f"arn:aws:kms:{region}:{self.account_id}:key/{key_id}"
+
+    def vault_name(self, region: str) -> str:
+        """Deterministic AWS Backup vault name, so each stack derives its peer's vault ARN."""
+        return f"{self.project}-dr-{region}"
+
+    def vault_arn(self, region: str) -> str:
+        return f"arn:aws:backup:{region}:{self.account_id}:backup-vault:{self.vault_name(region)}"
+
+    @property
+    def failover_role(self) -> Literal["PRIMARY", "SECONDARY"]:
+        """The failover record this stack owns, fixed by region (never by role)."""
+        return "PRIMARY" if self.region == PRIMARY_RECORD_REGION else "SECONDARY"
+
+    @property
+    def drained(self) -> bool:
+        """A passive region holding the PRIMARY record is drained (health check disabled and
+        inverted: always unhealthy), so traffic follows the active role. The SECONDARY is never
+        drained: it must stay live for Route 53 to fail over on its data plane alone."""
+        return self.role == "passive" and self.failover_role == "PRIMARY"
 
 
 def store_catalog(retention: Retention, weekly_storage_class: str) -> tuple[StoreSpec, ...]:
@@ -176,6 +296,37 @@ _RETENTION_FIELDS = {
     "incompleteMultipartDays": "incomplete_multipart_days",
 }
 
+_BACKUP_FIELDS = {
+    "continuousDays": "continuous_days",
+    "dailyDays": "daily_days",
+    "weeklyDays": "weekly_days",
+    "dailyCopyDays": "daily_copy_days",
+    "weeklyCopyDays": "weekly_copy_days",
+    "copyRegion": "copy_region",
+    "restoreTimeTargetMinutes": "restore_time_target_minutes",
+}
+_LOCK_FIELDS = {
+    "mode": "mode",
+    "minRetentionDays": "min_retention_days",
+    "maxRetentionDays": "max_retention_days",
+    "changeableForDays": "changeable_for_days",
+}
+_TRAFFIC_FIELDS = {
+    "hostedZoneId": "hosted_zone_id",
+    "recordName": "record_name",
+    "endpoint": "endpoint",
+    "requestInterval": "request_interval",
+    "failureThreshold": "failure_threshold",
+    "ttl": "ttl",
+    "checkerRegions": "checker_regions",
+}
+_ALARM_FIELDS = {
+    "emails": "emails",
+    "lagThresholdSeconds": "lag_threshold_seconds",
+    "lagPeriodSeconds": "lag_period_seconds",
+    "lagEvaluationPeriods": "lag_evaluation_periods",
+}
+
 KEYS: tuple[Key, ...] = (
     Key("aws:region", "string", "required", "The stack's region: `us-east-1` or `us-west-2`."),
     Key(
@@ -224,7 +375,8 @@ KEYS: tuple[Key, ...] = (
         "boolean",
         "`true`",
         "Whether the peer stack's buckets exist. S3 refuses a replication rule whose destination "
-        "bucket does not exist, so the very first `pulumi up` of prod sets this to `false`.",
+        "bucket does not exist, so the very first `pulumi up` of prod sets this to `false`. "
+        "While `false`, backups are not copied to the peer's (missing) vault either.",
     ),
     Key(
         f"{PROJECT}:weeklyBackupStorageClass",
@@ -249,6 +401,58 @@ KEYS: tuple[Key, ...] = (
         "Extra tags (string to string) on every AWS resource, added to the provider's default "
         "tags (`project`, `stack`, `managed-by`). The role is deliberately not a tag: a drill "
         "would otherwise update every resource.",
+    ),
+    # AWS Backup (docs/backup-and-traffic.md)
+    Key(
+        f"{PROJECT}:backup",
+        "object",
+        "seed values",
+        "AWS Backup retentions in days: `continuousDays` (1, AWS allows 1-35), `dailyDays` (7), "
+        "`weeklyDays` (28), `dailyCopyDays` (7), `weeklyCopyDays` (28): the copies go to the "
+        "vault in `copyRegion` (the peer region; a same-region copy is not offsite). None may be "
+        "below the seed's value. `restoreTimeTargetMinutes` (15, the RTO) is the Audit Manager "
+        "restore-time target.",
+        fields=tuple(_BACKUP_FIELDS),
+    ),
+    Key(
+        f"{PROJECT}:vaultLock",
+        "object",
+        "`{mode: governance, minRetentionDays: 1, maxRetentionDays: 35}`",
+        "Vault Lock of the regional vault: `mode` `governance` (removable with IAM permission), "
+        "`compliance` (immutable after `changeableForDays`, 3-365, which it requires) or `none`. "
+        "`minRetentionDays` must not exceed the shortest job retention (continuous: 1) and "
+        "`maxRetentionDays` must cover the longest, or AWS Backup fails those jobs.",
+        fields=tuple(_LOCK_FIELDS),
+    ),
+    # Route 53 failover (docs/backup-and-traffic.md)
+    Key(
+        f"{PROJECT}:traffic",
+        "object",
+        "required",
+        "`hostedZoneId`, `recordName` (the API name), `endpoint` (this region's public endpoint, "
+        "checked over HTTPS at `/health`), `requestInterval` (10 or 30 s; 10), "
+        "`failureThreshold` (1-10; 3), `ttl` (0-60 s; 60), `checkerRegions` (at least 3 Route 53 "
+        "checker regions).",
+        fields=tuple(_TRAFFIC_FIELDS),
+    ),
+    # Alarms (docs/backup-and-traffic.md)
+    Key(
+        f"{PROJECT}:alarms",
+        "object",
+        "`{}`",
+        "`emails` (list of addresses subscribed to the regional alarm topic), "
+        "`lagThresholdSeconds` (60), `lagPeriodSeconds` (60, a multiple of 60) and "
+        "`lagEvaluationPeriods` (3) of the replication-lag alarms; threshold + period x periods "
+        f"must stay within the {RPO_SECONDS} s RPO.",
+        fields=tuple(_ALARM_FIELDS),
+    ),
+    Key(
+        f"{PROJECT}:alarmWebhookUrl",
+        "secret string",
+        "unset",
+        "HTTPS endpoint (for example an incident tool's integration URL) subscribed to the alarm "
+        "topic. It carries a token: set it with `pulumi config set --secret`; it must "
+        "auto-confirm SNS subscriptions.",
     ),
 )
 
@@ -383,8 +587,296 @@ def _tags(raw: str | None) -> dict[str, str]:
     return dict(obj)
 
 
-def load_settings(raw: Mapping[str, str], stack: str, project: str = PROJECT) -> StackSettings:
-    """Validate ``raw`` (Pulumi's flat config map of strings) into :class:`StackSettings`."""
+def _fields(key: str, raw: str | None, names: Mapping[str, str]) -> dict[str, Any]:
+    """An object key's fields, by their Python names; unknown fields are refused."""
+    if raw is None:
+        return {}
+    values: dict[str, Any] = {}
+    for name, value in _object(key, raw).items():
+        if name not in names:
+            raise ConfigError(f"{key}.{name}", value, "unknown field; " + _suggest(name, [*names]))
+        values[names[name]] = value
+    return values
+
+
+def _whole(key: str, value: Any, low: int, high: int, unit: str, why: str = "") -> int:
+    """A whole number in ``low..high``; ``why`` explains the bounds in the error."""
+    text = "" if isinstance(value, bool) else str(value).strip()
+    if not isinstance(value, (int, str)) or not re.fullmatch(r"-?\d+", text):
+        text = ""
+    if not text or not low <= int(text) <= high:
+        raise ConfigError(
+            key, value, f"expected a whole number of {unit} from {low} to {high}{why}"
+        )
+    return int(text)
+
+
+# AWS Backup ---------------------------------------------------------------------------------
+
+LOCK_MODES: tuple[str, ...] = ("compliance", "governance", "none")
+#: AWS Backup: continuous backups are kept 1 to 35 days; any recovery point at most 100 years.
+CONTINUOUS_MAX_DAYS = 35
+RECOVERY_POINT_MAX_DAYS = 36500
+#: ChangeableForDays: AWS enforces a 72-hour cooling-off period; this program allows a year.
+GRACE_DAYS = (3, 365)
+
+
+def _backup(raw: str | None, lock_raw: str | None, region: str, peer: str) -> BackupSettings:
+    key = f"{PROJECT}:backup"
+    values = _fields(key, raw, _BACKUP_FIELDS)
+    seed = BackupSettings()
+    for name, py in _BACKUP_FIELDS.items():
+        if py.endswith("_days") and py in values:
+            high = CONTINUOUS_MAX_DAYS if py == "continuous_days" else RECOVERY_POINT_MAX_DAYS
+            floor = getattr(seed, py)
+            values[py] = _whole(
+                f"{key}.{name}",
+                values[py],
+                floor,
+                high,
+                "days",
+                f" (the seed's 3-2-1 strategy keeps these at least {floor} days)",
+            )
+    copy_region = str(values.get("copy_region") or peer)
+    if copy_region == region:
+        raise ConfigError(
+            f"{key}.copyRegion",
+            copy_region,
+            f"a copy in the stack's own region is not offsite; the 3-2-1 copy goes to {peer}",
+        )
+    if copy_region != peer:
+        raise ConfigError(
+            f"{key}.copyRegion",
+            copy_region,
+            f"only the peer stack ({peer}) creates a vault to copy to; allowed value is {peer}",
+        )
+    values["copy_region"] = copy_region
+    if "restore_time_target_minutes" in values:
+        values["restore_time_target_minutes"] = _whole(
+            f"{key}.restoreTimeTargetMinutes",
+            values["restore_time_target_minutes"],
+            1,
+            10080,
+            "minutes",
+        )
+    backup = BackupSettings(**values)
+    return replace(backup, lock=_vault_lock(lock_raw, backup))
+
+
+def _vault_lock(raw: str | None, backup: BackupSettings) -> VaultLockSettings:
+    key = f"{PROJECT}:vaultLock"
+    values = _fields(key, raw, _LOCK_FIELDS)
+    mode = _choice(f"{key}.mode", str(values.get("mode", "governance")), LOCK_MODES)
+    grace = values.get("changeable_for_days")
+    if mode != "compliance" and grace is not None:
+        raise ConfigError(
+            f"{key}.changeableForDays",
+            grace,
+            "only a compliance lock has a grace period; remove it or set mode: compliance",
+        )
+    if mode == "compliance":
+        grace = _whole(
+            f"{key}.changeableForDays",
+            grace,
+            *GRACE_DAYS,
+            "days",
+            " (required for compliance mode: after it the lock can never be removed)",
+        )
+    default = VaultLockSettings()
+    low = _whole(
+        f"{key}.minRetentionDays",
+        values.get("min_retention_days", default.min_retention_days),
+        1,
+        RECOVERY_POINT_MAX_DAYS,
+        "days",
+    )
+    high = _whole(
+        f"{key}.maxRetentionDays",
+        values.get("max_retention_days", default.max_retention_days),
+        1,
+        RECOVERY_POINT_MAX_DAYS,
+        "days",
+    )
+    lock = VaultLockSettings(mode, low, high, grace)  # type: ignore[arg-type]  # by _choice
+    if mode != "none":
+        _check_lock_window(key, lock, backup.job_retentions)
+    return lock
+
+
+def _check_lock_window(key: str, lock: VaultLockSettings, retentions: tuple[int, ...]) -> None:
+    """A locked vault fails every backup or copy job whose retention is outside min..max."""
+    if lock.min_retention_days > lock.max_retention_days:
+        raise ConfigError(
+            f"{key}.minRetentionDays",
+            lock.min_retention_days,
+            f"must not exceed maxRetentionDays ({lock.max_retention_days})",
+        )
+    if lock.min_retention_days > min(retentions):
+        raise ConfigError(
+            f"{key}.minRetentionDays",
+            lock.min_retention_days,
+            f"at most {min(retentions)}: the vault would refuse recovery points kept "
+            f"{min(retentions)} days (continuous backups)",
+        )
+    if lock.max_retention_days < max(retentions):
+        raise ConfigError(
+            f"{key}.maxRetentionDays",
+            lock.max_retention_days,
+            f"at least {max(retentions)}: the vault would refuse recovery points kept "
+            f"{max(retentions)} days (weekly backups and their copies)",
+        )
+
+
+# Route 53 failover --------------------------------------------------------------------------
+
+#: Route 53 health checks: request interval 10 (fast) or 30 (standard) seconds, failure
+#: threshold 1-10, checker regions from this list (at least three).
+HEALTH_CHECK_INTERVALS = (10, 30)
+HEALTH_CHECKER_REGIONS: tuple[str, ...] = (
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+)
+_ZONE_ID_RE = re.compile(r"^Z[0-9A-Z]{1,31}$")
+_DNS_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_DNS_NAME_RE = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})+$")
+
+
+def _dns_name(key: str, value: Any) -> str:
+    name = str(value or "").strip().rstrip(".").lower()
+    if len(name) > 253 or not _DNS_NAME_RE.match(name):
+        raise ConfigError(key, value, "expected a DNS name such as api.example.com (no scheme)")
+    return name
+
+
+def _traffic(raw: str | None) -> TrafficSettings:
+    key = f"{PROJECT}:traffic"
+    if raw is None:
+        raise ConfigError(
+            key, None, "required: an object with hostedZoneId, recordName and endpoint"
+        )
+    values = _fields(key, raw, _TRAFFIC_FIELDS)
+    zone = str(values.get("hosted_zone_id") or "")
+    if not _ZONE_ID_RE.match(zone):
+        raise ConfigError(f"{key}.hostedZoneId", zone or None, "expected a hosted zone id: Z...")
+    record = _dns_name(f"{key}.recordName", values.get("record_name"))
+    endpoint = _dns_name(f"{key}.endpoint", values.get("endpoint"))
+    if endpoint == record:
+        raise ConfigError(
+            f"{key}.endpoint", endpoint, "must differ from recordName (a CNAME to itself loops)"
+        )
+    default = TrafficSettings(zone, record, endpoint)
+    interval = values.get("request_interval", default.request_interval)
+    if interval not in HEALTH_CHECK_INTERVALS or isinstance(interval, bool):
+        raise ConfigError(
+            f"{key}.requestInterval",
+            interval,
+            "Route 53 health checks run every 10 (fast) or 30 (standard) seconds",
+        )
+    threshold = _whole(
+        f"{key}.failureThreshold",
+        values.get("failure_threshold", default.failure_threshold),
+        1,
+        10,
+        "checks",
+    )
+    ttl = _whole(
+        f"{key}.ttl",
+        values.get("ttl", default.ttl),
+        0,
+        60,
+        "seconds",
+        " (a failover record cached longer delays the failover)",
+    )
+    return replace(
+        default,
+        request_interval=interval,
+        failure_threshold=threshold,
+        ttl=ttl,
+        checker_regions=_checker_regions(
+            f"{key}.checkerRegions", values.get("checker_regions", default.checker_regions)
+        ),
+    )
+
+
+def _checker_regions(key: str, value: Any) -> tuple[str, ...]:
+    regions = tuple(value) if isinstance(value, (list, tuple)) else ()
+    allowed = ", ".join(HEALTH_CHECKER_REGIONS)
+    if (
+        len(set(regions)) != len(regions)
+        or len(regions) < 3
+        or not set(regions) <= set(HEALTH_CHECKER_REGIONS)
+    ):
+        raise ConfigError(key, value, f"at least 3 distinct Route 53 checker regions of {allowed}")
+    return regions
+
+
+# Alarms -------------------------------------------------------------------------------------
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _alarms(raw: str | None, webhook: str | None, webhook_secret: bool) -> AlarmSettings:
+    key = f"{PROJECT}:alarms"
+    values = _fields(key, raw, _ALARM_FIELDS)
+    emails = values.get("emails", [])
+    if not isinstance(emails, list) or not all(
+        isinstance(e, str) and _EMAIL_RE.match(e) for e in emails
+    ):
+        raise ConfigError(f"{key}.emails", emails, "expected a list of email addresses")
+    default = AlarmSettings()
+    threshold = _whole(
+        f"{key}.lagThresholdSeconds",
+        values.get("lag_threshold_seconds", default.lag_threshold_seconds),
+        1,
+        RPO_SECONDS,
+        "seconds",
+    )
+    period = _whole(
+        f"{key}.lagPeriodSeconds",
+        values.get("lag_period_seconds", default.lag_period_seconds),
+        60,
+        RPO_SECONDS,
+        "seconds",
+    )
+    if period % 60:
+        raise ConfigError(f"{key}.lagPeriodSeconds", period, "expected a multiple of 60 seconds")
+    periods = _whole(
+        f"{key}.lagEvaluationPeriods",
+        values.get("lag_evaluation_periods", default.lag_evaluation_periods),
+        1,
+        RPO_SECONDS // 60,
+        "periods",
+    )
+    if threshold + period * periods > RPO_SECONDS:
+        raise ConfigError(
+            f"{key}.lagThresholdSeconds",
+            threshold,
+            f"threshold + period x periods = {threshold + period * periods} s exceeds the "
+            f"{RPO_SECONDS} s RPO: a stalled replica would pass the RPO before the alarm fires",
+        )
+    if webhook is not None and not webhook_secret:
+        raise ConfigError(
+            f"{PROJECT}:alarmWebhookUrl",
+            "<hidden>",
+            "the URL carries a token: set it with `pulumi config set --secret`",
+        )
+    return AlarmSettings(tuple(emails), webhook, threshold, period, periods)
+
+
+def load_settings(
+    raw: Mapping[str, str],
+    stack: str,
+    project: str = PROJECT,
+    secret_keys: Collection[str] = frozenset(),
+) -> StackSettings:
+    """Validate ``raw`` (Pulumi's flat config map of strings) into :class:`StackSettings`;
+    ``secret_keys`` names the keys that were set as secrets."""
     _check_unknown_keys(raw)
 
     def get(name: str) -> str | None:
@@ -461,6 +953,13 @@ def load_settings(raw: Mapping[str, str], stack: str, project: str = PROJECT) ->
         retention=_retention(get(f"{PROJECT}:retention")),
         tags=_tags(get(f"{PROJECT}:tags")),
         aws_profile=get("aws:profile") or None,
+        backup=_backup(get(f"{PROJECT}:backup"), get(f"{PROJECT}:vaultLock"), region, peer_region),
+        alarms=_alarms(
+            get(f"{PROJECT}:alarms"),
+            get(f"{PROJECT}:alarmWebhookUrl") or None,
+            f"{PROJECT}:alarmWebhookUrl" in secret_keys,
+        ),
+        traffic=_traffic(get(f"{PROJECT}:traffic")),
     )
     for store in settings.stores:
         for r in (region, peer_region):

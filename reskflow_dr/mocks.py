@@ -92,6 +92,121 @@ def _bucket_child(ctx: ResourceContext) -> State:
     return {"id": str(ctx.inputs.get("bucket", ctx.name))}
 
 
+# AWS Backup, Route 53, SNS, CloudWatch and EventBridge ------------------------------------
+
+
+def _uuid(ctx: ResourceContext) -> str:
+    d = ctx.digest(32)
+    return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:]}"
+
+
+def _backup_vault(ctx: ResourceContext) -> State:
+    name = ctx.physical_name("name")
+    return {"id": name, "name": name, "arn": ctx.arn("backup", f"backup-vault:{name}")}
+
+
+def _backup_vault_child(ctx: ResourceContext) -> State:
+    name = str(ctx.inputs.get("backupVaultName", ctx.name))
+    return {"id": name, "backupVaultArn": ctx.arn("backup", f"backup-vault:{name}")}
+
+
+def _backup_plan(ctx: ResourceContext) -> State:
+    plan_id = _uuid(ctx)
+    return {"id": plan_id, "arn": ctx.arn("backup", f"backup-plan:{plan_id}"), "version": "v1"}
+
+
+def _backup_selection(ctx: ResourceContext) -> State:
+    return {"id": _uuid(ctx)}
+
+
+def _restore_testing_plan(ctx: ResourceContext) -> State:
+    name = ctx.physical_name("name")
+    return {
+        "id": name,
+        "arn": ctx.arn("backup", f"restore-testing-plan:{name}-{_uuid(ctx)}"),
+    }
+
+
+def _restore_testing_selection(ctx: ResourceContext) -> State:
+    return {"id": f"{ctx.physical_name('name')}:{ctx.inputs.get('restoreTestingPlanName', '')}"}
+
+
+def _backup_framework(ctx: ResourceContext) -> State:
+    name = ctx.physical_name("name")
+    return {
+        "id": name,
+        "arn": ctx.arn("backup", f"framework:{name}-{_uuid(ctx)}"),
+        "deploymentStatus": "COMPLETED",
+        "status": "ACTIVE",
+    }
+
+
+def _health_check(ctx: ResourceContext) -> State:
+    check_id = _uuid(ctx)
+    return {"id": check_id, "arn": f"arn:aws:route53:::healthcheck/{check_id}"}
+
+
+def _record(ctx: ResourceContext) -> State:
+    name = str(ctx.inputs.get("name", ctx.name))
+    parts = [ctx.inputs.get("zoneId", ""), name, ctx.inputs.get("type", "")]
+    parts += [ctx.inputs["setIdentifier"]] if ctx.inputs.get("setIdentifier") else []
+    return {"id": "_".join(str(p) for p in parts), "fqdn": name}
+
+
+def _sns_topic(ctx: ResourceContext) -> State:
+    name = ctx.physical_name("name")
+    arn = ctx.arn("sns", name)
+    return {"id": arn, "arn": arn, "name": name, "owner": ctx.account}
+
+
+def _sns_subscription(ctx: ResourceContext) -> State:
+    arn = f"{ctx.inputs.get('topic', '')}:{_uuid(ctx)}"
+    return {"id": arn, "arn": arn, "pendingConfirmation": ctx.inputs.get("protocol") == "email"}
+
+
+def _metric_alarm(ctx: ResourceContext) -> State:
+    name = ctx.physical_name("name")
+    return {"id": name, "arn": ctx.arn("cloudwatch", f"alarm:{name}")}
+
+
+def _event_rule(ctx: ResourceContext) -> State:
+    name = ctx.physical_name("name")
+    return {"id": name, "name": name, "arn": ctx.arn("events", f"rule/{name}")}
+
+
+def _event_target(ctx: ResourceContext) -> State:
+    return {"id": f"{ctx.inputs.get('rule', '')}-{ctx.inputs.get('targetId', ctx.name)}"}
+
+
+def _role_policy_attachment(ctx: ResourceContext) -> State:
+    return {"id": f"{ctx.inputs.get('role', '')}-{ctx.digest(20)}"}
+
+
+def _by_arn(ctx: ResourceContext) -> State:
+    return {"id": str(ctx.inputs.get("arn", ctx.name))}
+
+
+_LATER_TIERS: dict[str, Derive] = {
+    "aws:backup/vault:Vault": _backup_vault,
+    "aws:backup/vaultPolicy:VaultPolicy": _backup_vault_child,
+    "aws:backup/vaultLockConfiguration:VaultLockConfiguration": _backup_vault_child,
+    "aws:backup/plan:Plan": _backup_plan,
+    "aws:backup/selection:Selection": _backup_selection,
+    "aws:backup/restoreTestingPlan:RestoreTestingPlan": _restore_testing_plan,
+    "aws:backup/restoreTestingSelection:RestoreTestingSelection": _restore_testing_selection,
+    "aws:backup/framework:Framework": _backup_framework,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _role_policy_attachment,
+    "aws:route53/healthCheck:HealthCheck": _health_check,
+    "aws:route53/record:Record": _record,
+    "aws:sns/topic:Topic": _sns_topic,
+    "aws:sns/topicPolicy:TopicPolicy": _by_arn,
+    "aws:sns/topicSubscription:TopicSubscription": _sns_subscription,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:cloudwatch/eventTarget:EventTarget": _event_target,
+}
+
+
 #: State derivations by type token. Later tiers add their types here.
 DERIVATIONS: dict[str, Derive] = {
     "pulumi:providers:aws": _provider,
@@ -113,6 +228,7 @@ for _token in (
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
 ):
     DERIVATIONS[_token] = _bucket_child
+DERIVATIONS.update(_LATER_TIERS)
 
 
 def _generic(token: str, ctx: ResourceContext) -> State:

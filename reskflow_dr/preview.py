@@ -36,7 +36,7 @@ def load(
 ) -> tuple[StackConfig, StackSettings]:
     """Read and validate a stack's config; raises ConfigError or UsageError before anything runs."""
     config = load_stack(root, stack, overrides)
-    settings = load_settings(config.values, stack, config.project)
+    settings = load_settings(config.values, stack, config.project, config.secret_keys)
     check_peer_files(root, settings)
     return config, settings
 

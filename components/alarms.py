@@ -1,0 +1,304 @@
+"""The region's alerting: an SNS topic encrypted with the regional CMK, CloudWatch metric alarms
+and EventBridge rules for AWS Backup job failures, all publishing to that topic."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.common import policy_json
+
+#: Namespace and metric of Route 53 health-check status; published in us-east-1 only.
+ROUTE53_METRICS_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One CloudWatch metric alarm, as plain values."""
+
+    name: str
+    """Short name, unique in the stack; the alarm is called ``reskflow-<name>``."""
+    description: str
+    """What crossing the threshold means and where the threshold comes from."""
+    namespace: str
+    """CloudWatch namespace, e.g. ``AWS/RDS``."""
+    metric_name: str
+    """Metric, e.g. ``ReplicaLag``."""
+    dimensions: Mapping[str, pulumi.Input[str]]
+    """Dimensions that select the one time series the alarm watches."""
+    statistic: str
+    """``Maximum``, ``Minimum``, ``Sum``, ``Average`` or ``SampleCount``."""
+    comparison: str
+    """CloudWatch comparison operator, e.g. ``GreaterThanThreshold``."""
+    threshold: float
+    """Threshold in the metric's unit."""
+    period_seconds: int = 60
+    """Length of one evaluation period (10, 30 or a multiple of 60)."""
+    evaluation_periods: int = 1
+    """Consecutive periods beyond the threshold before the alarm fires."""
+    treat_missing_data: str = "notBreaching"
+    """How a period without data counts (``notBreaching``, ``breaching``, ``ignore``...)."""
+    actions_enabled: bool = True
+    """Whether state changes notify the topic (off for a drained health check)."""
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """An AWS Backup job event that means failure, matched by an EventBridge rule."""
+
+    key: str
+    """Short name of the rule (``backup-job``...)."""
+    detail_type: str
+    """EventBridge ``detail-type`` AWS Backup emits."""
+    state_field: str
+    """Field of ``detail`` holding the state (AWS Backup uses ``state`` or ``status``)."""
+    failed_states: tuple[str, ...]
+    """States that mean the job did not produce what it should have."""
+
+    def pattern(self) -> str:
+        return json.dumps(
+            {
+                "source": ["aws.backup"],
+                "detail-type": [self.detail_type],
+                "detail": {self.state_field: list(self.failed_states)},
+            },
+            sort_keys=True,
+        )
+
+
+#: Backup, copy and restore jobs (restore tests run restore jobs) that failed.
+BACKUP_FAILURE_EVENTS: tuple[JobEvent, ...] = (
+    JobEvent(
+        "backup-job",
+        "Backup Job State Change",
+        "state",
+        ("ABORTED", "EXPIRED", "FAILED", "PARTIAL"),
+    ),
+    JobEvent("copy-job", "Copy Job State Change", "state", ("FAILED", "PARTIAL")),
+    JobEvent("restore-job", "Restore Job State Change", "status", ("ABORTED", "FAILED")),
+)
+
+
+def s3_replication_alarms(
+    store: str,
+    source_bucket: str,
+    destination_bucket: str,
+    rule_id: str,
+    latency_threshold_seconds: int,
+) -> list[AlarmSpec]:
+    """Replication Time Control metrics of one replication rule: latency beyond the RTC threshold
+    and any failed replication operation."""
+    dimensions = {
+        "SourceBucket": source_bucket,
+        "DestinationBucket": destination_bucket,
+        "RuleId": rule_id,
+    }
+    return [
+        AlarmSpec(
+            name=f"s3-{store}-replication-latency",
+            description=(
+                f"S3 replication of {source_bucket} to {destination_bucket} is more than "
+                f"{latency_threshold_seconds} s behind (the Replication Time Control threshold)"
+            ),
+            namespace="AWS/S3",
+            metric_name="ReplicationLatency",
+            dimensions=dimensions,
+            statistic="Maximum",
+            comparison="GreaterThanThreshold",
+            threshold=latency_threshold_seconds,
+            period_seconds=300,
+        ),
+        AlarmSpec(
+            name=f"s3-{store}-replication-failed",
+            description=f"S3 failed to replicate objects of {source_bucket}",
+            namespace="AWS/S3",
+            metric_name="OperationsFailedReplication",
+            dimensions=dimensions,
+            statistic="Sum",
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            period_seconds=300,
+        ),
+    ]
+
+
+def health_check_alarm(name: str, health_check_id: pulumi.Input[str], live: bool) -> AlarmSpec:
+    """Route 53 health check reported unhealthy; notifies only while the check is live (a drained
+    check is unhealthy on purpose)."""
+    return AlarmSpec(
+        name=name,
+        description="Route 53 health check of the API endpoint is unhealthy",
+        namespace="AWS/Route53",
+        metric_name="HealthCheckStatus",
+        dimensions={"HealthCheckId": health_check_id},
+        statistic="Minimum",
+        comparison="LessThanThreshold",
+        threshold=1,
+        treat_missing_data="breaching",
+        actions_enabled=live,
+    )
+
+
+def topic_policy(topic_arn: str, region: str, account_id: str) -> str:
+    """The account manages the topic; CloudWatch alarms and EventBridge rules of this account and
+    region publish to it; publishing without TLS is refused."""
+    same_account = {"StringEquals": {"aws:SourceAccount": account_id}}
+
+    def publisher(sid: str, service: str, source_arn: str) -> dict[str, object]:
+        return {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {**same_account, "ArnLike": {"aws:SourceArn": source_arn}},
+        }
+
+    return policy_json(
+        [
+            {
+                "Sid": "AccountManagesTopic",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": [
+                    "sns:GetTopicAttributes",
+                    "sns:SetTopicAttributes",
+                    "sns:AddPermission",
+                    "sns:RemovePermission",
+                    "sns:DeleteTopic",
+                    "sns:Subscribe",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:Publish",
+                ],
+                "Resource": topic_arn,
+            },
+            publisher(
+                "CloudWatchAlarmsPublish",
+                "cloudwatch.amazonaws.com",
+                f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*",
+            ),
+            publisher(
+                "EventBridgeRulesPublish",
+                "events.amazonaws.com",
+                f"arn:aws:events:{region}:{account_id}:rule/*",
+            ),
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class AlertsArgs:
+    """Inputs of :class:`Alerts`."""
+
+    region: str
+    """Region of the topic, alarms and rules (the provider passed in must be for it)."""
+    account_id: str
+    """Account whose alarms and rules may publish to the topic."""
+    kms_key_arn: pulumi.Input[str]
+    """The regional CMK the topic is encrypted with (its key policy lets CloudWatch and
+    EventBridge use it)."""
+    emails: Sequence[str] = ()
+    """Email addresses subscribed to the topic (each confirms by mail)."""
+    webhook_url: pulumi.Input[str] | None = None
+    """HTTPS endpoint subscribed to the topic, as a secret; it must auto-confirm."""
+    alarms: Sequence[AlarmSpec] = ()
+    """Metric alarms notifying the topic."""
+    job_events: Sequence[JobEvent] = BACKUP_FAILURE_EVENTS
+    """AWS Backup job failures routed to the topic by EventBridge."""
+    topic_name: str = "reskflow-dr-alerts"
+    """Name of the topic (SNS names are per region)."""
+
+
+class Alerts(pulumi.ComponentResource):
+    """SNS topic (SSE with the CMK), its subscriptions, metric alarms and Backup event rules."""
+
+    topic_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("reskflow:monitoring:Alerts", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=args.topic_name,
+            kms_master_key_id=args.kms_key_arn,
+            opts=child,
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-topic-policy",
+            arn=topic.arn,
+            policy=topic.arn.apply(lambda arn: topic_policy(arn, args.region, args.account_id)),
+            opts=child,
+        )
+        self._subscribe(name, topic, args)
+        for spec in args.alarms:
+            self._alarm(name, topic, spec)
+        for event in args.job_events:
+            self._job_event(name, topic, event)
+        self.topic_arn = topic.arn
+        self.register_outputs({"topic_arn": self.topic_arn})
+
+    def _subscribe(self, name: str, topic: aws.sns.Topic, args: AlertsArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        for i, email in enumerate(args.emails):
+            aws.sns.TopicSubscription(
+                f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email, opts=child
+            )
+        if args.webhook_url is not None:
+            aws.sns.TopicSubscription(
+                f"{name}-webhook",
+                topic=topic.arn,
+                protocol="https",
+                endpoint=args.webhook_url,
+                endpoint_auto_confirms=True,
+                opts=child,
+            )
+
+    def _alarm(self, name: str, topic: aws.sns.Topic, spec: AlarmSpec) -> None:
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-{spec.name}",
+            name=f"reskflow-{spec.name}",
+            alarm_description=spec.description,
+            namespace=spec.namespace,
+            metric_name=spec.metric_name,
+            dimensions=dict(spec.dimensions),
+            statistic=spec.statistic,
+            comparison_operator=spec.comparison,
+            threshold=spec.threshold,
+            period=spec.period_seconds,
+            evaluation_periods=spec.evaluation_periods,
+            treat_missing_data=spec.treat_missing_data,
+            actions_enabled=spec.actions_enabled,
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _job_event(self, name: str, topic: aws.sns.Topic, event: JobEvent) -> None:
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-{event.key}-failed",
+            name=f"reskflow-{event.key}-failed",
+            description=f"AWS Backup {event.detail_type}: {', '.join(event.failed_states)}",
+            event_pattern=event.pattern(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-{event.key}-failed-to-topic",
+            rule=rule.name,
+            target_id="alerts-topic",
+            arn=topic.arn,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
