@@ -16,20 +16,13 @@ from infra.config import (
     validate_bucket_name,
 )
 from reskflow_dr.cli import main
+from reskflow_dr.stackfiles import load_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PROD = {
-    "aws:region": "us-east-1",
-    "reskflow:role": "active",
-    "reskflow:accountId": "123456789012",
-}
-DR = {
-    "aws:region": "us-west-2",
-    "reskflow:role": "passive",
-    "reskflow:accountId": "123456789012",
-    "reskflow:kmsPrimaryKeyId": "mrk-0123456789abcdef0123456789abcdef",
-}
+# The shipped stack files are the valid bases every malformed case starts from.
+PROD = dict(load_stack(ROOT, "prod").values)
+DR = dict(load_stack(ROOT, "dr").values)
 
 
 def test_valid_prod_defaults() -> None:
@@ -53,7 +46,7 @@ def test_valid_dr_derives_primary_key_arn() -> None:
     s = load_settings(DR, "dr")
     assert not s.holds_kms_primary
     assert s.kms_key_arn("us-east-1", str(s.kms_primary_key_id)) == (
-        "arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef"
+        "arn:aws:kms:us-east-1:123456789012:key/mrk-8f1c2a7e5b9d4c3fa0e6b1d2c3f4a5b6"
     )
 
 

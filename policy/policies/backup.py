@@ -180,7 +180,7 @@ def _check_lock_retention(
             )
 
 
-def _check_vault_lock(stack: Stack, _cfg: Mapping[str, Any], out: Findings) -> None:
+def _check_vault_lock(stack: Stack, cfg: Mapping[str, Any], out: Findings) -> None:
     locks: dict[str, list[Res]] = {}
     unjoined = []
     for lock in stack.of_type(BACKUP_VAULT_LOCK):
@@ -197,7 +197,7 @@ def _check_vault_lock(stack: Stack, _cfg: Mapping[str, Any], out: Findings) -> N
         elif not mine:
             out.fail(f"Vault {vault.name} has no vault lock", vault)
         for lock in mine:
-            if lock.get("changeableForDays") is None:
+            if cfg.get("requiredMode") == "compliance" and lock.get("changeableForDays") is None:
                 out.fail(
                     f"Vault {vault.name}: lock {lock.name} is in governance mode (no "
                     "changeableForDays); compliance mode makes recovery points undeletable",
@@ -225,10 +225,21 @@ POLICIES = [
     stack_policy(
         Meta(
             "reskflow-backup-vault-lock",
-            "Every AWS Backup vault has a compliance-mode vault lock its rules can satisfy.",
-            "Add a VaultLockConfiguration with changeableForDays (compliance mode), "
-            "minRetentionDays at most and maxRetentionDays at least every rule's deleteAfter.",
+            "Every AWS Backup vault has a vault lock its rules can satisfy (compliance mode when "
+            "the policy config requires it).",
+            "Add a VaultLockConfiguration with minRetentionDays at most and maxRetentionDays at "
+            "least every rule's deleteAfter; with requiredMode compliance, set changeableForDays.",
             "3-2-1",
+            schema={
+                "requiredMode": {
+                    "type": "string",
+                    "enum": ["governance", "compliance"],
+                    "default": "governance",
+                    "description": "Lock mode every vault must have. Compliance locks are "
+                    "irreversible after their grace period, so they are opted into, never "
+                    "the default.",
+                }
+            },
         ),
         _check_vault_lock,
     ),

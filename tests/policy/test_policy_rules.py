@@ -84,6 +84,7 @@ class Case:
     mutate: Callable[[Plan], None]
     expected: dict[str, list[str]]
     stack: str = "prod"
+    config: dict[str, Any] | None = None
 
 
 REPLICATION_RULE = "replication-uploads rule to-us-west-2: "
@@ -297,6 +298,7 @@ CASES: dict[str, Case] = {
                 "compliance mode makes recovery points undeletable"
             ]
         },
+        config={"reskflow-backup-vault-lock": {"requiredMode": "compliance"}},
     ),
     "retention": Case(
         "reskflow-backup-retention",
@@ -415,7 +417,7 @@ def test_non_compliant_fixture_flags_exactly(evaluate: Evaluate, case_id: str) -
     case = CASES[case_id]
     plan = reference_plan(case.stack)
     case.mutate(plan)
-    verdicts = evaluate(plan)
+    verdicts = evaluate(plan, case.config)
     assert flagged(verdicts, case.policy) == case.expected
     assert all(v.enforcement == "mandatory" for v in verdicts if v.policy == case.policy)
     assert has_mandatory_violation(verdicts)
@@ -429,6 +431,12 @@ def test_compliant_reference_plans_pass_every_mandatory_policy(
     assert [v for v in verdicts if v.enforcement == "mandatory"] == []
     assert not has_mandatory_violation(verdicts)
     assert [v for v in verdicts if v.not_checkable] == []
+
+
+def test_governance_lock_passes_unless_compliance_is_required(evaluate: Evaluate) -> None:
+    plan = reference_plan("prod")
+    inputs(plan, "vault-lock").pop("changeableForDays")
+    assert flagged(evaluate(plan), "reskflow-backup-vault-lock") == {}
 
 
 def test_every_policy_of_the_pack_has_a_non_compliant_case(pack: PolicyPackSession) -> None:
