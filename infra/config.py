@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pulumi.runtime.config import is_config_secret
 
+from components.database import instance_identifier
 from components.storage import Expiry
 
 PROJECT = "reskflow"
@@ -263,7 +264,7 @@ class DocdbSettings:
 def postgres_identifier(generation: int) -> str:
     """RDS identifier of a PostgreSQL generation. Generation numbers are shared by both stacks
     (each new instance, wherever it is, takes the next number), so identifiers never repeat."""
-    return f"{POSTGRES_IDENTIFIER_PREFIX}-g{generation}"
+    return instance_identifier(POSTGRES_IDENTIFIER_PREFIX, generation)
 
 
 def postgres_arn(account_id: str, region: str, generation: int) -> str:
