@@ -1,0 +1,48 @@
+"""Progress for long work: one line per step on stderr, silent with ``--quiet`` or in CI.
+
+Standard output stays the report (trees, tables, diagrams); progress never mixes into it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TextIO
+
+
+def in_ci() -> bool:
+    """``CI`` is set to anything but empty, ``0`` or ``false`` (GitHub Actions sets ``true``)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+
+
+@dataclass
+class Step:
+    """A step's elapsed time in seconds, known once the step is over."""
+
+    elapsed: float = 0.0
+
+
+class Progress:
+    """``with progress.step("previewing prod") as step: ...`` prints ``[1/2] previewing prod``."""
+
+    def __init__(self, total: int, quiet: bool = False, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.quiet = quiet or in_ci()
+        self.stream = stream
+        self.count = 0
+
+    @contextlib.contextmanager
+    def step(self, what: str) -> Iterator[Step]:
+        self.count += 1
+        if not self.quiet:
+            print(f"[{self.count}/{self.total}] {what}", file=self.stream or sys.stderr, flush=True)
+        step = Step()
+        started = time.perf_counter()
+        try:
+            yield step
+        finally:
+            step.elapsed = time.perf_counter() - started
