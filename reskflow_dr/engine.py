@@ -58,6 +58,12 @@ class PlannedResource:
         data.pop("custom")
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlannedResource:
+        """Read back ``to_json``: custom resources are the providers and whatever has one."""
+        custom = bool(data["provider"]) or data["type"].startswith("pulumi:providers:")
+        return cls(**{**data, "custom": custom})
+
 
 @dataclass
 class Plan:
@@ -74,6 +80,18 @@ class Plan:
 
     def of_type(self, type_: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        """A plan as ``reskflow-dr preview --json`` wrote it."""
+        return cls(
+            project=data["project"],
+            stack=data["stack"],
+            config=data["config"],
+            resources=[PlannedResource.from_json(r) for r in data["resources"]],
+            outputs=data.get("outputs", {}),
+            policy=data.get("policy", []),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
