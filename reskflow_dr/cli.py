@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from infra.config import ConfigError, config_reference_markdown
-from reskflow_dr import render
-from reskflow_dr.engine import ProgramError
+from reskflow_dr import graph, render
+from reskflow_dr.engine import Plan, ProgramError, run_program
 from reskflow_dr.policy_runner import (
     PolicyConfigError,
     PolicyPackError,
@@ -26,8 +26,9 @@ from reskflow_dr.policy_runner import (
     has_mandatory_violation,
     load_policy_config,
 )
-from reskflow_dr.preview import preview
-from reskflow_dr.stackfiles import UsageError
+from reskflow_dr.preview import ROOT, load
+from reskflow_dr.progress import Progress
+from reskflow_dr.stackfiles import UsageError, known_stacks
 
 EXIT_OK, EXIT_UNSAFE, EXIT_USAGE = 0, 1, 2
 
@@ -62,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
         "--no-policy", action="store_true", help="skip the policy pack (no verdicts, exit 0/2 only)"
     )
 
+    g = sub.add_parser("graph", help="draw the DR topology from the offline plans")
+    g.add_argument("stack", metavar="STACK|all", help="a stack, or all to draw every stack")
+    g.add_argument("--format", choices=("mermaid", "dot", *graph.IMAGE_FORMATS), default="mermaid")
+    g.add_argument("--output", type=Path, metavar="FILE", help="write to FILE, not stdout")
+    g.add_argument(
+        "--update", type=Path, metavar="FILE", help="rewrite the diagram between markers in FILE"
+    )
+    g.add_argument("--quiet", action="store_true", help="no progress lines")
+
     ref = sub.add_parser("config-reference", help="print the config reference table (Markdown)")
     ref.add_argument(
         "--update", type=Path, metavar="FILE", help="rewrite the table between the markers in FILE"
@@ -74,11 +84,23 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _previews(stacks: Sequence[str], overrides: Sequence[str], quiet: bool) -> list[Plan]:
+    """Every stack's plan, with a progress line per stack. Every config is checked first: a bad
+    one stops everything before anything runs."""
+    loaded = [load(ROOT, stack, overrides) for stack in stacks]
+    progress = Progress(len(stacks), quiet)
+    plans = []
+    for config, settings in loaded:
+        with progress.step(f"previewing stack {config.stack} offline under mocks"):
+            plans.append(run_program(config, settings.account_id, settings.region))
+    return plans
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     if args.json and len(args.stacks) > 1:
         return _fail("usage error: --json takes one stack; run one preview per stack", EXIT_USAGE)
     policy_config = load_policy_config(args.policy_config) if args.policy_config else None
-    plans = [preview(stack, args.set) for stack in args.stacks]  # all configs valid, or exit 2
+    plans = _previews(args.stacks, args.set, args.quiet)
     code = EXIT_OK
     with contextlib.ExitStack() as stack_exit:
         session = None if args.no_policy else stack_exit.enter_context(PolicyPackSession())
@@ -110,7 +132,15 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return code
 
 
-START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+def _update_between(path: Path, name: str, text: str) -> None:
+    """Replace what stands between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in FILE."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    content = path.read_text(encoding="utf-8")
+    if start not in content or end not in content:
+        raise UsageError(f"usage error: {path} has no {start} ... {end} markers")
+    head, rest = content.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    path.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
 
 
 def cmd_config_reference(args: argparse.Namespace) -> int:
@@ -118,13 +148,32 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
     if args.update is None:
         print(table)
         return EXIT_OK
-    text = args.update.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        return _fail(f"usage error: {args.update} has no {START} ... {END} markers", EXIT_USAGE)
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    args.update.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf-8")
+    _update_between(args.update, "config-reference", table)
     print(f"Config reference written to {args.update}")
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    if args.update and args.format != "mermaid":
+        return _fail("usage error: --update writes Mermaid; leave out --format", EXIT_USAGE)
+    if args.format in graph.IMAGE_FORMATS:
+        graph.graphviz(args.format)  # fail before the previews run, not after
+    stacks = known_stacks(ROOT) if args.stack == "all" else [args.stack]
+    topology = graph.build(_previews(stacks, (), args.quiet))
+    if args.update:
+        _update_between(args.update, "topology", f"```mermaid\n{graph.mermaid(topology)}```")
+        print(f"Topology written to {args.update}")
+        return EXIT_OK
+    drawing = graph.render(topology, args.format)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_bytes(drawing.encode() if isinstance(drawing, str) else drawing)
+        print(f"Topology ({args.format}) written to {args.output}")
+    elif isinstance(drawing, str):
+        print(drawing, end="")
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(drawing)
     return EXIT_OK
 
 
@@ -135,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_preview(args)
         if args.command == "config-reference":
             return cmd_config_reference(args)
+        if args.command == "graph":
+            return cmd_graph(args)
     except (ConfigError, UsageError, PolicyConfigError) as err:
         return _fail(str(err), EXIT_USAGE)
     except PolicyPackError as err:
