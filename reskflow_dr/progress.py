@@ -8,9 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TextIO
 
 
@@ -19,15 +17,8 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
 
 
-@dataclass
-class Step:
-    """A step's elapsed time in seconds, known once the step is over."""
-
-    elapsed: float = 0.0
-
-
 class Progress:
-    """``with progress.step("previewing prod") as step: ...`` prints ``[1/2] previewing prod``."""
+    """``with progress.step("previewing prod"): ...`` prints ``[1/2] previewing prod`` first."""
 
     def __init__(self, total: int, quiet: bool = False, stream: TextIO | None = None) -> None:
         self.total = total
@@ -36,13 +27,8 @@ class Progress:
         self.count = 0
 
     @contextlib.contextmanager
-    def step(self, what: str) -> Iterator[Step]:
+    def step(self, what: str) -> Iterator[None]:
         self.count += 1
         if not self.quiet:
             print(f"[{self.count}/{self.total}] {what}", file=self.stream or sys.stderr, flush=True)
-        step = Step()
-        started = time.perf_counter()
-        try:
-            yield step
-        finally:
-            step.elapsed = time.perf_counter() - started
+        yield

@@ -44,12 +44,11 @@ def test_quiet_with_the_flag_or_in_ci(
         monkeypatch.setenv("CI", ci)
     stream = io.StringIO()
     progress = Progress(2, quiet=quiet, stream=stream)
-    with progress.step("first") as step:
+    with progress.step("first"):
         pass
     with progress.step("second"):
         pass
     assert stream.getvalue() == ("[1/2] first\n[2/2] second\n" if printed else "")
-    assert step.elapsed > 0
 
 
 def test_bad_config_of_a_later_stack_stops_before_anything_runs(
