@@ -36,3 +36,4 @@ clean:
 docs: $(STAMP)
 	$(VENV)/bin/reskflow-dr config-reference --update README.md
 	$(VENV)/bin/reskflow-dr graph all --quiet --update docs/topology.md
+	$(VENV)/bin/reskflow-dr graph all --quiet --update README.md
