@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from infra.config import ConfigError, StackSettings, load_settings
+from infra.config import PROJECT, ConfigError, StackSettings, check_peer_role, load_settings
 from reskflow_dr.engine import Plan, run_program
 from reskflow_dr.stackfiles import StackConfig, known_stacks, load_stack
 
@@ -13,15 +13,24 @@ from reskflow_dr.stackfiles import StackConfig, known_stacks, load_stack
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def check_peer_files(root: Path, settings: StackSettings) -> None:
-    """Offline, both stack files are at hand: refuse two stacks in one region."""
+#: ``--set`` overrides per peer stack, applied when cross-reading its file (drill targets).
+PeerOverrides = Mapping[str, Sequence[str]]
+
+
+def check_peer_files(
+    root: Path, settings: StackSettings, peers: PeerOverrides | None = None
+) -> None:
+    """Offline, both stack files are at hand: refuse two stacks in one region, and a peer whose
+    role is not the one this stack assumes (the offline half of the split-brain guard)."""
     for other in known_stacks(root):
         if other == settings.stack:
             continue
         try:
-            values = load_stack(root, other).values
+            values = load_stack(root, other, (peers or {}).get(other, ())).values
         except Exception:  # noqa: BLE001 - the other stack's own preview reports its problems
             continue
+        if values.get("aws:region") == settings.peer_region:
+            check_peer_role(settings, other, values.get(f"{PROJECT}:role"))
         if values.get("aws:region") == settings.region:
             raise ConfigError(
                 "aws:region",
@@ -32,15 +41,21 @@ def check_peer_files(root: Path, settings: StackSettings) -> None:
 
 
 def load(
-    root: Path, stack: str, overrides: Sequence[str] = ()
+    root: Path, stack: str, overrides: Sequence[str] = (), peers: PeerOverrides | None = None
 ) -> tuple[StackConfig, StackSettings]:
-    """Read and validate a stack's config; raises ConfigError or UsageError before anything runs."""
+    """Read and validate a stack's config; raises ConfigError or UsageError before anything runs.
+    ``peers`` are overrides for the other stacks' files as they are cross-read."""
     config = load_stack(root, stack, overrides)
     settings = load_settings(config.values, stack, config.project)
-    check_peer_files(root, settings)
+    check_peer_files(root, settings, peers)
     return config, settings
 
 
-def preview(stack: str, overrides: Sequence[str] = (), root: Path = ROOT) -> Plan:
-    config, settings = load(root, stack, overrides)
+def preview(
+    stack: str,
+    overrides: Sequence[str] = (),
+    root: Path = ROOT,
+    peers: PeerOverrides | None = None,
+) -> Plan:
+    config, settings = load(root, stack, overrides, peers)
     return run_program(config, settings.account_id, settings.region)

@@ -270,4 +270,5 @@ def test_role_switch_changes_no_storage_input(plan_of: PlanOf) -> None:
     def inputs(plan: Plan) -> dict[str, Any]:
         return {r.urn: (r.inputs, r.options) for r in plan.resources if r.custom}
 
-    assert inputs(plan_of("dr")) == inputs(plan_of("dr", "reskflow:role=active"))
+    promoted = plan_of("dr", "reskflow:role=active", "reskflow:peerLost=true")  # split-brain guard
+    assert inputs(plan_of("dr")) == inputs(promoted)
