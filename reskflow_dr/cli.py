@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import NoReturn
 
 from infra.config import ConfigError, config_reference_markdown
-from reskflow_dr import render
+from reskflow_dr import drill_cli, render
 from reskflow_dr.engine import ProgramError
+from reskflow_dr.orchestrate import OrchestrationError
 from reskflow_dr.preview import preview
+from reskflow_dr.readiness import ReadinessError
 from reskflow_dr.stackfiles import UsageError
 
 EXIT_OK, EXIT_UNSAFE, EXIT_USAGE = 0, 1, 2
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     ref.add_argument(
         "--update", type=Path, metavar="FILE", help="rewrite the table between the markers in FILE"
     )
+    drill_cli.add_parsers(sub)  # drill, rto-rpo, readiness (docs/runbooks/)
     return parser
 
 
@@ -105,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_preview(args)
         if args.command == "config-reference":
             return cmd_config_reference(args)
-    except (ConfigError, UsageError) as err:
+        if args.command in drill_cli.COMMANDS:
+            return drill_cli.run(args)
+    except (ConfigError, UsageError, ReadinessError, OrchestrationError) as err:
         return _fail(str(err), EXIT_USAGE)
     except ProgramError as err:
         return _fail(str(err), EXIT_USAGE if err.config_error else EXIT_UNSAFE)

@@ -211,6 +211,12 @@ def _replaced_providers(
     return out
 
 
+def _protections(r: PlannedResource) -> tuple[bool, ...]:
+    """The options that matter to a diff: dependsOn order varies between runs and changes nothing
+    in AWS, so only protect and retainOnDelete are compared."""
+    return tuple(bool(r.options.get(o)) for o in PROTECTIONS)
+
+
 def _action(changes: list[Change]) -> Action:
     effects = {c.effect for c in changes}
     if "replace" in effects:
@@ -254,7 +260,7 @@ def diff_plans(current: Plan, target: Plan, table: ReplacementTable | None = Non
             changes: list[Change] = []
         else:
             changes = _changed(b, a, table, replaced_providers)
-            if not changes and b.options == a.options:
+            if not changes and _protections(b) == _protections(a):
                 unchanged += 1
                 continue
             action = _action(changes) if changes else "update"

@@ -243,3 +243,13 @@ def test_renaming_every_bucket_on_todays_stack_is_unsafe(plan_of: PlanOf) -> Non
         f"s3-{s}" for s in sorted(("uploads", "logs", "config", "backups", "blockchain"))
     ]
     assert all(f.properties == ("bucket",) for f in v.findings if f.problem.startswith("replaced"))
+
+
+def test_depends_on_order_is_not_a_change() -> None:
+    """The engine records dependsOn in registration order, which varies between runs."""
+    before = res("dr", "aws:s3/bucketPolicy:BucketPolicy", "p", {"bucket": "b"})
+    after = res("dr", "aws:s3/bucketPolicy:BucketPolicy", "p", {"bucket": "b"})
+    before.options["dependsOn"] = ["urn:a", "urn:b"]
+    after.options["dependsOn"] = ["urn:b", "urn:a"]
+    d = diff_plans(plan("dr", before), plan("dr", after))
+    assert d.resources == () and d.unchanged == 1

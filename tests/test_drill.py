@@ -1,0 +1,224 @@
+"""Drill scenarios on the real stacks: config changes, diffs, verdict, runbook order, the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reskflow_dr import drill
+from reskflow_dr.cli import main
+from reskflow_dr.stackfiles import UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+FAILOVER = [
+    "pulumi config set reskflow:role passive -s prod",
+    "pulumi config set reskflow:peerRole active -s prod",
+    "pulumi config set reskflow:role active -s dr",
+    "pulumi config set reskflow:peerRole passive -s dr",
+]
+FAILBACK = [
+    "pulumi config set reskflow:role passive -s dr",
+    "pulumi config set reskflow:peerRole active -s dr",
+    "pulumi config set reskflow:role active -s prod",
+    "pulumi config set reskflow:peerRole passive -s prod",
+]
+
+
+def commands(changes: tuple[drill.ConfigChange, ...]) -> list[str]:
+    return [c.command for c in changes]
+
+
+def ups(steps: list[drill.Step]) -> list[str]:
+    return [c for s in steps if s.kind == "up" for c in s.commands]
+
+
+def test_failover_changes_both_stacks_demoted_first() -> None:
+    t = drill.transition("failover")
+    assert (t.move.promote, t.move.demote, t.move.peer_lost) == ("dr", "prod", False)
+    assert commands(t.changes) == FAILOVER
+    assert t.baseline == () and t.note == ""
+
+
+def test_failback_on_normal_stacks_starts_from_the_failed_over_state() -> None:
+    t = drill.transition("failback")
+    assert commands(t.baseline) == FAILOVER
+    assert commands(t.changes) == FAILBACK
+    assert "failback is shown from the state `drill failover` leaves" in t.note
+
+
+def test_disaster_changes_only_dr_with_the_peer_lost_flag() -> None:
+    t = drill.transition("disaster")
+    assert (t.move.promote, t.move.demote, t.move.peer_lost) == ("dr", None, True)
+    assert commands(t.changes) == [
+        "pulumi config set reskflow:role active -s dr",
+        "pulumi config set reskflow:peerLost true -s dr",
+    ]
+
+
+def test_disaster_runbook_needs_nothing_from_us_east_1() -> None:
+    steps = drill.runbook(drill.transition("disaster"))
+    *during, after = steps
+    assert all("-s prod" not in c and "--context prod" not in c for s in during for c in s.commands)
+    gates = [c for s in during if s.kind in ("gate", "up") for c in (s.verify,)]
+    assert gates and all("--peer-lost" in g for g in gates)
+    assert after.title.startswith("When us-east-1 returns: fence it")
+    assert list(after.commands) == [
+        "pulumi config set reskflow:role passive -s prod",
+        "pulumi config set reskflow:peerRole active -s prod",
+        "pulumi config set reskflow:peerRole passive -s dr",
+        "pulumi config set reskflow:peerLost false -s dr",
+        "pulumi up -s prod",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "order"),
+    [("failover", ["dr", "prod"]), ("failback", ["prod", "dr"]), ("disaster", ["dr"])],
+)
+def test_runbook_promotes_before_it_demotes(scenario: drill.Scenario, order: list[str]) -> None:
+    steps = drill.runbook(drill.transition(scenario))
+    assert ups(steps) == [f"pulumi up -s {s}" for s in order]
+    kinds = [s.kind for s in steps]
+    assert kinds.index("gate") < kinds.index("config") < kinds.index("up")
+    promote_step = next(s for s in steps if s.kind == "up")
+    assert promote_step.check == "promoted"
+
+
+@pytest.mark.parametrize("scenario", drill.SCENARIOS)
+def test_todays_stacks_change_nothing_and_are_safe(scenario: drill.Scenario) -> None:
+    """Today's plans hold keys and buckets only: a role switch touches none of them. (After the
+    database tier, the replica's update and the new generation show here; their shapes are
+    proven on hand-built plans in test_drill_diff.py.)"""
+    report = drill.run(scenario)
+    assert [(d.stack, d.resources) for d in report.diffs] == [("prod", ()), ("dr", ())]
+    assert report.verdict.safe and report.verdict.checked == 12
+    assert report.budget.stack == report.transition.move.promote
+
+
+def test_cli_failover_prints_changes_diffs_verdict_runbook_and_budget(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["drill", "failover"]) == 0
+    out = capsys.readouterr().out
+    for needle in (
+        "Drill failover: dr (us-west-2) becomes active, prod (us-east-1) passive",
+        "[4/4] previewing dr (us-west-2) with its target config",
+        *FAILOVER,
+        "Diff prod (us-east-1): 0 to create, 0 to update, 0 to replace",
+        "Data safety: SAFE",
+        "Runbook (promote dr before demoting prod):",
+        "6. [up] Promote dr",
+        "9. [up] Demote prod",
+        "RTO/RPO budget: failing over to dr (us-west-2)",
+        "AWS cannot meet the 5-minute RPO for S3 objects",
+    ):
+        assert needle in out, needle
+
+
+def test_cli_unsafe_what_if_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drill", "failover", "--set", "reskflow:bucketPrefix=other", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "Data safety: UNSAFE - 10 finding(s)" in out
+    assert "prod: aws:s3/bucket:Bucket s3-uploads: replaced: a new, empty resource [bucket]" in out
+
+
+def test_cli_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "drill.json"
+    assert main(["drill", "disaster", "--quiet", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["scenario"] == "disaster" and data["peerLost"] is True
+    assert [c["command"] for c in data["configChanges"]] == [
+        "pulumi config set reskflow:role active -s dr",
+        "pulumi config set reskflow:peerLost true -s dr",
+    ]
+    assert data["verdict"] == {"safe": True, "checked": 12, "findings": [], "notes": []}
+    assert set(data["stacks"]) == {"prod", "dr"}
+    assert data["budget"]["stores"][0]["store"] == "traffic (Route 53 failover)"
+
+
+def test_cli_execute_without_pulumi_is_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    assert main(["drill", "failover", "--quiet", "--execute"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "reskflow-dr: no pulumi CLI on PATH: --execute needs it "
+        "(https://www.pulumi.com/docs/install/); the offline drill above is complete without it"
+    ]
+
+
+def _project(tmp_path: Path, configs: Mapping[str, Mapping[str, str]]) -> Path:
+    """A copy of the project's stack files with some keys changed."""
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    for stack, changes in configs.items():
+        doc = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+        doc["config"].update(changes)
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc))
+    return tmp_path
+
+
+FAILED_OVER = {
+    "prod": {"reskflow:role": "passive", "reskflow:peerRole": "active"},
+    "dr": {"reskflow:role": "active", "reskflow:peerRole": "passive"},
+}
+
+
+def test_failed_over_stacks_fail_back_without_simulation(tmp_path: Path) -> None:
+    root = _project(tmp_path, FAILED_OVER)
+    t = drill.transition("failback", root)
+    assert t.baseline == () and commands(t.changes) == FAILBACK
+    with pytest.raises(
+        UsageError, match="stack 'dr' is already active: run `reskflow-dr drill failback`"
+    ):
+        drill.transition("failover", root)
+
+
+def test_failback_after_a_disaster_asks_to_fence_the_old_region_first(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {"prod": {}, "dr": {"reskflow:role": "active", "reskflow:peerLost": "true"}},
+    )
+    with pytest.raises(UsageError) as err:
+        drill.transition("failback", root)
+    assert str(err.value) == (
+        "stack 'prod' is still active in its file after a disaster failover: fence it first "
+        "(pulumi config set reskflow:role passive -s prod; pulumi config set reskflow:peerRole "
+        "active -s prod; pulumi config set reskflow:peerRole passive -s dr; pulumi config set "
+        "reskflow:peerLost false -s dr), then run the failback"
+    )
+
+
+def test_building_blocks_contribute_their_own_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tier whose config follows the role (e.g. a database generation) adds a contributor."""
+
+    def generations(ctx: drill.TransitionContext) -> dict[str, dict[str, str]]:
+        assert ctx.move.demote is not None
+        return {ctx.move.demote: {"reskflow:dbGeneration": "3"}, ctx.move.promote: {}}
+
+    monkeypatch.setattr(drill, "CONTRIBUTORS", [drill.roles_contributor, generations])
+    t = drill.transition("failover")
+    assert commands(t.changes) == [
+        *FAILOVER[:2],
+        "pulumi config set reskflow:dbGeneration 3 -s prod",
+        *FAILOVER[2:],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("doc", "scenario"),
+    [("drill.md", "failover"), ("failback.md", "failback"), ("disaster-failover.md", "disaster")],
+)
+def test_runbook_docs_hold_every_command(doc: str, scenario: drill.Scenario) -> None:
+    text = (ROOT / "docs" / "runbooks" / doc).read_text()
+    t = drill.transition(scenario)
+    for step in drill.runbook(t):
+        for command in step.commands:
+            assert command in text, (doc, command)
+    for command in commands(t.changes):
+        assert command in text
