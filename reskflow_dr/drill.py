@@ -388,13 +388,12 @@ def _disaster_runbook(t: Transition) -> list[Step]:
             f"AWS Health shows the {lost} event; the incident commander approves",
         ),
         Step(
-            f"Log in to a state backend reachable without {lost}",
+            f"Check the state backend is reachable without {lost}",
             "manual",
             "DESIGN: the state backend must be reachable in a disaster",
-            (
-                "pulumi login   # Pulumi Cloud, or: pulumi login 's3://<state-bucket>?region=us-west-2&awssdk=v2'",
-            ),
-            f"pulumi stack ls shows {promote}",
+            ("pulumi whoami -v", "pulumi stack ls"),
+            f"the backend is Pulumi Cloud or an s3:// backend in {region} (else: pulumi login "
+            f"'s3://<state-bucket>?region={region}&awssdk=v2') and lists {promote}",
         ),
         _gate(
             promote, f"Readiness of {promote} without {lost}", "RUN-002 1_assess_situation", True
