@@ -464,10 +464,11 @@ def run(
     extra: Sequence[str] = (),
     root: Path = ROOT,
     progress: Callable[[str], None] = lambda _: None,
+    t: Transition | None = None,
 ) -> DrillReport:
     """Four offline previews (each stack, current and target config), their diffs, the
     verdict, the runbook and the budget of failing over to the promoted stack."""
-    t = transition(scenario, root)
+    t = t or transition(scenario, root)
     stacks = (t.pair.home, t.pair.away)
     plans: dict[tuple[str, bool], Plan] = {}
     jobs = [(stack, target) for stack in stacks for target in (False, True)]

@@ -16,7 +16,7 @@ from typing import Any
 from infra.config import load_settings
 from reskflow_dr import budget, diff, drill, orchestrate, readiness
 from reskflow_dr.preview import ROOT, preview
-from reskflow_dr.stackfiles import load_stack
+from reskflow_dr.stackfiles import UsageError, load_stack
 
 EXIT_OK, EXIT_FAIL = 0, 1
 COMMANDS = ("drill", "rto-rpo", "readiness")
@@ -106,14 +106,16 @@ def _confirm(assume_yes: bool) -> orchestrate.Confirm:
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    t_head = drill.transition(args.scenario)
-    move = t_head.move
-    demoted = f", {move.demote} ({t_head.pair.regions[move.demote]}) passive" if move.demote else ""
+    t = drill.transition(args.scenario)
+    regions, move = t.pair.regions, t.move
+    demoted = f", {move.demote} ({regions[move.demote]}) passive" if move.demote else ""
+    lost = " - peer declared lost" if move.peer_lost else ""
     print(
-        f"Drill {args.scenario}: {move.promote} ({t_head.pair.regions[move.promote]}) becomes "
-        f"active{demoted}" + (" - peer declared lost" if move.peer_lost else "")
+        f"Drill {args.scenario}: {move.promote} ({regions[move.promote]}) becomes active"
+        f"{demoted}{lost}"
     )
-    report = drill.run(args.scenario, args.set, progress=(lambda _: None) if args.quiet else print)
+    progress = (lambda _: None) if args.quiet else print
+    report = drill.run(args.scenario, args.set, progress=progress, t=t)
     print(render_report(report, with_runbook=not args.quiet))
     if args.json:
         _write_json(args.json, report.to_json())
@@ -121,6 +123,10 @@ def cmd_drill(args: argparse.Namespace) -> int:
         return EXIT_FAIL
     if not args.execute:
         return EXIT_OK
+    if not 1 <= args.from_step <= len(report.steps):
+        raise UsageError(
+            f"--from-step {args.from_step}: the runbook has steps 1 to {len(report.steps)}"
+        )
     ws = orchestrate.AutomationWorkspace()
     print(f"\nExecuting the runbook from step {args.from_step}")
     gate = orchestrate.live_gate(ROOT, args.endpoint_url)

@@ -191,16 +191,17 @@ class Clients:
 
     endpoint_url: str | None = None
     session: Any = None
-    _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    made: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """The clients made so far; a test may place a stubbed client here first."""
 
     def __call__(self, service: str, region: str) -> Any:
         key = (service, region)
-        if key not in self._cache:
+        if key not in self.made:
             factory = self.session or boto3
-            self._cache[key] = factory.client(
+            self.made[key] = factory.client(
                 service, region_name=region, endpoint_url=self.endpoint_url
             )
-        return self._cache[key]
+        return self.made[key]
 
 
 def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:

@@ -12,6 +12,8 @@ import yaml
 
 from reskflow_dr import drill
 from reskflow_dr.cli import main
+from reskflow_dr.diff import ABSENT
+from reskflow_dr.engine import Plan, PlannedResource
 from reskflow_dr.stackfiles import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,15 +91,53 @@ def test_runbook_promotes_before_it_demotes(scenario: drill.Scenario, order: lis
     assert promote_step.check == "promoted"
 
 
+RDS = "aws:rds/instance:Instance"
+
+
 @pytest.mark.parametrize("scenario", drill.SCENARIOS)
-def test_todays_stacks_change_nothing_and_are_safe(scenario: drill.Scenario) -> None:
-    """Today's plans hold keys and buckets only: a role switch touches none of them. (After the
-    database tier, the replica's update and the new generation show here; their shapes are
-    proven on hand-built plans in test_drill_diff.py.)"""
+def test_real_stacks_switch_roles_safely(scenario: drill.Scenario) -> None:
     report = drill.run(scenario)
-    assert [(d.stack, d.resources) for d in report.diffs] == [("prod", ()), ("dr", ())]
-    assert report.verdict.safe and report.verdict.checked == 12
+    assert report.verdict.safe, [f.line() for f in report.verdict.findings]
+    for d in report.diffs:
+        for r in d.resources:
+            if r.data_bearing:
+                assert r.action in ("create", "update"), r.urn
+                assert "identifier" not in [c.path for c in r.changes], r.urn
     assert report.budget.stack == report.transition.move.promote
+    if not any(p.of_type(RDS) for p in report.plans.values()):
+        # Today's plans hold keys and buckets only: a role switch touches none of them.
+        assert [(d.stack, d.resources) for d in report.diffs] == [("prod", ()), ("dr", ())]
+        assert report.verdict.checked == 12
+
+
+def _replicas(p: Plan) -> list[PlannedResource]:
+    return [r for r in p.of_type(RDS) if r.inputs.get("replicateSourceDb")]
+
+
+def test_real_failover_promotes_the_replica_in_place() -> None:
+    """Shape proven on hand-built plans in test_drill_diff.py; here on the real stacks once the
+    database tier declares a replica."""
+    report = drill.run("failover")
+    replicas = _replicas(report.plans[("dr", False)])
+    if not replicas:
+        pytest.skip("no RDS read replica declared in the dr stack yet (database tier)")
+    dr_diff = {r.urn: r for r in report.diffs[1].resources}
+    for replica in replicas:
+        promoted = dr_diff[replica.urn]
+        assert promoted.action == "update"
+        paths = {c.path: c for c in promoted.changes}
+        assert paths["replicateSourceDb"].after is ABSENT
+
+
+def test_real_failback_declares_a_new_generation_and_keeps_the_old() -> None:
+    report = drill.run("failback")
+    before, after = report.plans[("dr", False)], report.plans[("dr", True)]
+    if not before.of_type(RDS):
+        pytest.skip("no RDS instance declared in the dr stack yet (database tier)")
+    old = {r.urn for r in before.of_type(RDS)}
+    new = {r.urn for r in after.of_type(RDS)}
+    assert old < new  # every earlier instance still declared, and a new one created
+    assert all(r.inputs.get("replicateSourceDb") for r in after.of_type(RDS) if r.urn not in old)
 
 
 def test_cli_failover_prints_changes_diffs_verdict_runbook_and_budget(
@@ -222,3 +262,10 @@ def test_runbook_docs_hold_every_command(doc: str, scenario: drill.Scenario) -> 
             assert command in text, (doc, command)
     for command in commands(t.changes):
         assert command in text
+
+
+def test_cli_from_step_out_of_range_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drill", "failover", "--quiet", "--execute", "--from-step", "11"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "reskflow-dr: --from-step 11: the runbook has steps 1 to 10"
+    )

@@ -178,7 +178,7 @@ class World:
             {"BackupVaultName": VAULT},
         )
         stubber.activate()
-        self.clients._cache[("backup", "us-west-2")] = client
+        self.clients.made[("backup", "us-west-2")] = client
 
     def unhealthy(self) -> None:
         """Stubber: moto's GetHealthCheckStatus always reports healthy checkers. The list comes
@@ -208,7 +208,7 @@ class World:
             {"HealthCheckId": check_id},
         )
         stubber.activate()
-        self.clients._cache[("route53", "us-east-1")] = client
+        self.clients.made[("route53", "us-east-1")] = client
 
     def run(self, dr: Plan | None = None, mode: readiness.Mode = "ready") -> dict[str, Any]:
         ctx = readiness.Context(
