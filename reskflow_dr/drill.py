@@ -25,7 +25,7 @@ from typing import Any, Literal
 from infra.config import NORMALLY_ACTIVE_REGION, PROJECT, SUPPORTED_REGIONS, load_settings
 from reskflow_dr import budget as budget_mod
 from reskflow_dr.diff import PlanDiff, Verdict, diff_plans, verdict
-from reskflow_dr.engine import Plan
+from reskflow_dr.engine import Plan, run_program
 from reskflow_dr.preview import ROOT, preview
 from reskflow_dr.stackfiles import UsageError, known_stacks, load_stack
 
@@ -62,6 +62,19 @@ def stack_pair(root: Path = ROOT) -> Pair:
     home = by_region[NORMALLY_ACTIVE_REGION]
     away = next(s for r, s in by_region.items() if r != NORMALLY_ACTIVE_REGION)
     return Pair(home, away, {s: r for r, s in by_region.items()})
+
+
+def stack_plans(stack: str, root: Path = ROOT) -> tuple[Plan, Plan]:
+    """A stack's plan (fully checked) and its peer's, for readiness and the budget.
+
+    The peer's plan is only read for what it declares (replication into this region, backup
+    copies, health checks), so it skips the cross-check against this stack's file: after a
+    disaster failover the lost region's file still says ``active``, and must still be readable."""
+    pair = stack_pair(root)
+    peer = pair.peer(stack)
+    config = load_stack(root, peer)
+    settings = load_settings(config.values, peer, config.project)
+    return preview(stack, root=root), run_program(config, settings.account_id, settings.region)
 
 
 # --------------------------------------------------------------------------------------------

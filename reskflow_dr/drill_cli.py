@@ -15,7 +15,7 @@ from typing import Any
 
 from infra.config import load_settings
 from reskflow_dr import budget, diff, drill, orchestrate, readiness
-from reskflow_dr.preview import ROOT, preview
+from reskflow_dr.preview import ROOT
 from reskflow_dr.stackfiles import UsageError, load_stack
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -138,13 +138,8 @@ def cmd_drill(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.ok else EXIT_FAIL
 
 
-def _plans(stack: str) -> tuple[Any, Any]:
-    pair = drill.stack_pair()
-    return preview(stack), preview(pair.peer(stack))
-
-
 def cmd_rto_rpo(args: argparse.Namespace) -> int:
-    plan, peer_plan = _plans(args.stack)
+    plan, peer_plan = drill.stack_plans(args.stack)
     settings = load_settings(load_stack(ROOT, args.stack).values, args.stack)
     b = budget.compute(plan, peer_plan, settings.recovery)
     print(budget.render(b))

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from infra.config import load_settings
 from reskflow_dr import readiness
-from reskflow_dr.drill import Mode, Step, Transition, stack_pair
-from reskflow_dr.preview import ROOT, preview
+from reskflow_dr.drill import Mode, Step, Transition, stack_plans
+from reskflow_dr.preview import ROOT
 from reskflow_dr.stackfiles import load_stack
 
 
@@ -95,8 +95,7 @@ def check_stack(
     endpoint_url: str | None = None,
 ) -> list[readiness.CheckResult]:
     """Preview ``stack`` and its peer offline, then run the readiness checks for ``mode``."""
-    pair = stack_pair(root)
-    plan, peer_plan = preview(stack, root=root), preview(pair.peer(stack), root=root)
+    plan, peer_plan = stack_plans(stack, root)
     settings = load_settings(load_stack(root, stack).values, stack)
     ctx = readiness.Context(
         targets=readiness.targets_from_plans(plan, peer_plan),

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.config import ConfigError
 from reskflow_dr import drill
 from reskflow_dr.cli import main
 from reskflow_dr.diff import ABSENT
 from reskflow_dr.engine import Plan, PlannedResource
+from reskflow_dr.preview import preview
 from reskflow_dr.stackfiles import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,3 +271,17 @@ def test_cli_from_step_out_of_range_is_usage_error(capsys: pytest.CaptureFixture
     assert capsys.readouterr().err.strip() == (
         "reskflow-dr: --from-step 11: the runbook has steps 1 to 10"
     )
+
+
+def test_after_a_disaster_the_lost_peer_is_still_readable(tmp_path: Path) -> None:
+    """readiness and rto-rpo read what the lost region declares, although its stale file says
+    active (previewing it as a stack of its own is refused, as it should be)."""
+    root = _project(
+        tmp_path,
+        {"prod": {}, "dr": {"reskflow:role": "active", "reskflow:peerLost": "true"}},
+    )
+    (root / "infra").symlink_to(ROOT / "infra")
+    plan, peer_plan = drill.stack_plans("dr", root)
+    assert (plan.outputs["role"], peer_plan.outputs["role"]) == ("active", "active")
+    with pytest.raises(ConfigError, match="stack 'dr' is active too"):
+        preview("prod", root=root)
