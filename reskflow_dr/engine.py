@@ -142,7 +142,7 @@ class RecordingMonitor(MockMonitor):
                 options={
                     "protect": bool(request.protect),
                     "retainOnDelete": bool(request.retainOnDelete),
-                    "dependsOn": [d for d in request.dependencies if d not in implied],
+                    "dependsOn": sorted(d for d in request.dependencies if d not in implied),
                     "ignoreChanges": list(request.ignoreChanges),
                 },
             )
