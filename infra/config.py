@@ -31,6 +31,8 @@ PROJECT = "reskflow"
 SUPPORTED_REGIONS: tuple[str, ...] = ("us-east-1", "us-west-2")
 KMS_PRIMARY_REGION = "us-east-1"
 ROLES: tuple[str, ...] = ("active", "passive")
+#: In normal operation this region is active: a stack's default ``peerRole`` encodes that topology.
+NORMALLY_ACTIVE_REGION = KMS_PRIMARY_REGION
 WEEKLY_STORAGE_CLASSES: tuple[str, ...] = ("GLACIER_IR", "GLACIER")
 
 #: S3 Replication Time Control offers exactly one threshold (AWS fact, not a choice).
@@ -178,6 +180,17 @@ class AlarmSettings:
 
 
 @dataclass(frozen=True)
+class RecoveryTargets:
+    """The seed's recovery objectives and the promotion-time assumption of the RTO budget."""
+
+    rto_minutes: int = 15
+    rpo_minutes: int = 5
+    promotion_minutes: int = 10
+    """Assumed duration of a cross-region replica promotion: AWS documents only that it "can take
+    several minutes or longer to complete, depending on the size of the read replica"."""
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """Everything the composition root needs, validated."""
 
@@ -200,6 +213,9 @@ class StackSettings:
     backup: BackupSettings = field(default_factory=BackupSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     traffic: TrafficSettings = field(kw_only=True)
+    peer_role: Role = "passive"
+    """The peer's role as this stack knows it, without calling it (``reskflow:peerRole``)."""
+    recovery: RecoveryTargets = field(default_factory=RecoveryTargets)
 
     @property
     def holds_kms_primary(self) -> bool:
@@ -736,6 +752,36 @@ KEYS: tuple[Key, ...] = (
         "(`5.0.0`; or `4.0.0`), `instancesPerRegion` (2; 1-16), `backupRetentionDays` (7; 1-35), "
         "`masterUsername` (`reskflowadmin`).",
         fields=tuple(_DOCDB_FIELDS),
+    ),
+    # DR drills: split-brain guard and recovery targets (docs/runbooks/)
+    Key(
+        f"{PROJECT}:peerRole",
+        "string",
+        f"`passive` in {NORMALLY_ACTIVE_REGION}, `active` elsewhere",
+        "The peer stack's role as this stack knows it, set by the drill runbook on both stacks. "
+        "The split-brain guard refuses `role: active` while this is `active` (at preview and at "
+        "`pulumi up`, without calling the peer); offline it must match the peer's stack file.",
+    ),
+    Key(
+        f"{PROJECT}:rtoTargetMinutes",
+        "integer",
+        "`15`",
+        "Recovery time objective the RTO/RPO budget is compared with (seed: 15 minutes).",
+    ),
+    Key(
+        f"{PROJECT}:rpoTargetMinutes",
+        "integer",
+        "`5`",
+        "Recovery point objective the RTO/RPO budget and the readiness lag check use (seed: 5 "
+        "minutes).",
+    ),
+    Key(
+        f"{PROJECT}:promotionMinutes",
+        "integer",
+        "`10`",
+        "Assumed time to promote a cross-region replica, in the RTO budget. AWS documents only "
+        'that promotion "can take several minutes or longer to complete, depending on the size '
+        'of the read replica"; measure it in drills and set it here.',
     ),
 )
 
@@ -1428,14 +1474,6 @@ def _lineage(
     return generation, retained, peer
 
 
-def _peer_lost(raw: Mapping[str, str], role: str) -> bool:
-    key = f"{PROJECT}:peerLost"
-    lost = _bool(key, raw[key]) if raw.get(key) else False
-    if lost and role != "active":
-        raise ConfigError(key, True, "only an active stack may declare its peer lost")
-    return lost
-
-
 def _database(
     raw: Mapping[str, str],
     *,
@@ -1540,7 +1578,7 @@ def load_settings(
         get(f"{PROJECT}:weeklyBackupStorageClass") or "GLACIER_IR",
         WEEKLY_STORAGE_CLASSES,
     )
-    peer_lost = _peer_lost(raw, role)
+    peer_role, peer_lost = split_brain_guard(raw, region, peer_region, role)
 
     settings = StackSettings(
         project=project,
@@ -1573,6 +1611,8 @@ def load_settings(
         ),
         traffic=_traffic(get(f"{PROJECT}:traffic")),
         peer_lost=peer_lost,
+        peer_role=peer_role,
+        recovery=_recovery_targets(raw),
     )
     for store in settings.stores:
         for r in (region, peer_region):
@@ -1585,15 +1625,6 @@ def check_peer_stack(settings: StackSettings, peer: StackSettings) -> None:
     plain `pulumi up` sees only its own stack, so run the preview first (CI does)."""
     if peer.region != settings.peer_region:
         return
-    role_key = f"{PROJECT}:role"
-    if settings.role == peer.role == "active" and not settings.peer_lost:
-        raise ConfigError(
-            role_key,
-            settings.role,
-            f"stack {peer.stack!r} ({peer.region}) is active too, which makes two writable "
-            f"primaries: make it passive first, or set {PROJECT}:peerLost: true if "
-            f"{peer.region} is lost",
-        )
     db, peer_db = settings.database, peer.database
     if settings.role == "passive" and db.peer_generation != peer_db.generation:
         raise ConfigError(
@@ -1609,6 +1640,75 @@ def check_peer_stack(settings: StackSettings, peer: StackSettings) -> None:
             f"stack {peer.stack!r} already uses generation {db.generation}: generation numbers "
             "are shared by both stacks, take one above every number in use",
         )
+
+
+# --------------------------------------------------------------------------------------------
+# DR drills: the split-brain guard and the recovery targets
+# --------------------------------------------------------------------------------------------
+
+
+def split_brain_guard(
+    raw: Mapping[str, str], region: str, peer_region: str, role: str
+) -> tuple[Role, bool]:
+    """A stack may be ``active`` only while its peer is known ``passive`` or declared lost.
+
+    The peer's role comes from this stack's own config (``peerRole``), so the guard holds at
+    ``pulumi up`` with no call into the peer's region and whether or not the peer exists."""
+    lost_key, peer_key = f"{PROJECT}:peerLost", f"{PROJECT}:peerRole"
+    lost = _bool(lost_key, raw[lost_key]) if raw.get(lost_key) else False
+    if lost and role != "active":
+        raise ConfigError(lost_key, True, "only an active stack may declare its peer lost")
+    normal = "passive" if region == NORMALLY_ACTIVE_REGION else "active"
+    peer_role = _choice(peer_key, raw.get(peer_key) or normal, ROLES)
+    if role == "active" and peer_role == "active" and not lost:
+        raise ConfigError(
+            f"{PROJECT}:role",
+            role,
+            f"the peer stack ({peer_region}) is active too ({peer_key} = active): two writable "
+            f"primaries. Make the peer passive first and set {peer_key} passive here, or set "
+            f"{lost_key} true if {peer_region} is lost",
+        )
+    return peer_role, lost  # type: ignore[return-value]  # narrowed by _choice
+
+
+def check_peer_role(settings: StackSettings, peer_stack: str, peer_role: str | None) -> None:
+    """Offline, the peer's stack file is at hand: its role must be the one this stack assumes."""
+    if settings.peer_lost or peer_role not in ROLES:
+        return  # a lost peer's file is stale by definition; a bad role is its own preview's error
+    if settings.role == peer_role == "active":
+        raise ConfigError(
+            f"{PROJECT}:role",
+            settings.role,
+            f"stack {peer_stack!r} is active too (Pulumi.{peer_stack}.yaml): two writable "
+            f"primaries. Make it passive first, or set {PROJECT}:peerLost true if "
+            f"{settings.peer_region} is lost",
+        )
+    if peer_role != settings.peer_role:
+        raise ConfigError(
+            f"{PROJECT}:peerRole",
+            settings.peer_role,
+            f"stack {peer_stack!r} is {peer_role} (Pulumi.{peer_stack}.yaml): set "
+            f"{PROJECT}:peerRole {peer_role} in this stack, the value its pulumi up checks",
+        )
+
+
+def _minutes(raw: Mapping[str, str], name: str, default: int, high: int) -> int:
+    key = f"{PROJECT}:{name}"
+    value = raw.get(key)
+    if value is None or value == "":
+        return default
+    text = value.strip()
+    if not re.fullmatch(r"\d+", text) or not 1 <= int(text) <= high:
+        raise ConfigError(key, value, f"expected a whole number of minutes from 1 to {high}")
+    return int(text)
+
+
+def _recovery_targets(raw: Mapping[str, str]) -> RecoveryTargets:
+    return RecoveryTargets(
+        rto_minutes=_minutes(raw, "rtoTargetMinutes", RecoveryTargets.rto_minutes, 1440),
+        rpo_minutes=_minutes(raw, "rpoTargetMinutes", RecoveryTargets.rpo_minutes, 1440),
+        promotion_minutes=_minutes(raw, "promotionMinutes", RecoveryTargets.promotion_minutes, 240),
+    )
 
 
 def to_pulumi_value(value: Any) -> str:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from infra.config import ConfigError, config_reference_markdown
-from reskflow_dr import graph, render
+from reskflow_dr import drill_cli, graph, render
 from reskflow_dr.engine import Plan, ProgramError, run_program
+from reskflow_dr.orchestrate import OrchestrationError
 from reskflow_dr.policy_runner import (
     PolicyConfigError,
     PolicyPackError,
@@ -28,6 +29,7 @@ from reskflow_dr.policy_runner import (
 )
 from reskflow_dr.preview import ROOT, load
 from reskflow_dr.progress import Progress
+from reskflow_dr.readiness import ReadinessError
 from reskflow_dr.stackfiles import UsageError, known_stacks
 
 EXIT_OK, EXIT_UNSAFE, EXIT_USAGE = 0, 1, 2
@@ -76,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     ref.add_argument(
         "--update", type=Path, metavar="FILE", help="rewrite the table between the markers in FILE"
     )
+    drill_cli.add_parsers(sub)  # drill, rto-rpo, readiness (docs/runbooks/)
     return parser
 
 
@@ -186,7 +189,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_config_reference(args)
         if args.command == "graph":
             return cmd_graph(args)
-    except (ConfigError, UsageError, PolicyConfigError) as err:
+        if args.command in drill_cli.COMMANDS:
+            return drill_cli.run(args)
+    except (
+        ConfigError,
+        UsageError,
+        PolicyConfigError,
+        ReadinessError,
+        OrchestrationError,
+    ) as err:
         return _fail(str(err), EXIT_USAGE)
     except PolicyPackError as err:
         return _fail(f"policy pack failed: {err}", EXIT_UNSAFE)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from infra.config import ConfigError, StackSettings, check_peer_stack, load_settings
+from infra.config import (
+    PROJECT,
+    ConfigError,
+    StackSettings,
+    check_peer_role,
+    check_peer_stack,
+    load_settings,
+)
 from reskflow_dr.engine import Plan, run_program
 from reskflow_dr.stackfiles import StackConfig, known_stacks, load_stack
 
@@ -13,16 +20,25 @@ from reskflow_dr.stackfiles import StackConfig, known_stacks, load_stack
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def check_peer_files(root: Path, settings: StackSettings) -> None:
-    """Offline, both stack files are at hand: refuse two stacks in one region."""
+#: ``--set`` overrides per peer stack, applied when cross-reading its file (drill targets).
+PeerOverrides = Mapping[str, Sequence[str]]
+
+
+def check_peer_files(
+    root: Path, settings: StackSettings, peers: PeerOverrides | None = None
+) -> None:
+    """Offline, both stack files are at hand: refuse two stacks in one region, and a peer whose
+    role is not the one this stack assumes (the offline half of the split-brain guard)."""
     for other in known_stacks(root):
         if other == settings.stack:
             continue
         try:
-            peer_config = load_stack(root, other)
+            peer_config = load_stack(root, other, (peers or {}).get(other, ()))
         except Exception:  # noqa: BLE001 - the other stack's own preview reports its problems
             continue
         values = peer_config.values
+        if values.get("aws:region") == settings.peer_region:
+            check_peer_role(settings, other, values.get(f"{PROJECT}:role"))
         if values.get("aws:region") == settings.region:
             raise ConfigError(
                 "aws:region",
@@ -37,16 +53,28 @@ def check_peer_files(root: Path, settings: StackSettings) -> None:
         check_peer_stack(settings, peer)
 
 
+def validated(root: Path, stack: str, overrides: Sequence[str] = ()) -> StackSettings:
+    """A stack's settings from its own file alone, without the cross-check with its peer's."""
+    config = load_stack(root, stack, overrides)
+    return load_settings(config.values, stack, config.project, config.secret_keys)
+
+
 def load(
-    root: Path, stack: str, overrides: Sequence[str] = ()
+    root: Path, stack: str, overrides: Sequence[str] = (), peers: PeerOverrides | None = None
 ) -> tuple[StackConfig, StackSettings]:
-    """Read and validate a stack's config; raises ConfigError or UsageError before anything runs."""
+    """Read and validate a stack's config; raises ConfigError or UsageError before anything runs.
+    ``peers`` are overrides for the other stacks' files as they are cross-read."""
     config = load_stack(root, stack, overrides)
     settings = load_settings(config.values, stack, config.project, config.secret_keys)
-    check_peer_files(root, settings)
+    check_peer_files(root, settings, peers)
     return config, settings
 
 
-def preview(stack: str, overrides: Sequence[str] = (), root: Path = ROOT) -> Plan:
-    config, settings = load(root, stack, overrides)
+def preview(
+    stack: str,
+    overrides: Sequence[str] = (),
+    root: Path = ROOT,
+    peers: PeerOverrides | None = None,
+) -> Plan:
+    config, settings = load(root, stack, overrides, peers)
     return run_program(config, settings.account_id, settings.region)

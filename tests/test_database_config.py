@@ -90,7 +90,7 @@ GOOD_NETWORK = (
 BAD = [
     pytest.param(
         "dr",
-        ["reskflow:role=active"],
+        ["reskflow:role=active", "reskflow:peerLost=true"],
         'reskflow:cachePrimaryRegion = "us-east-1": must be us-west-2 while this stack is '
         "active: move the global primary with the AWS API first, then record it here "
         "(docs/database-failover.md)",
@@ -103,9 +103,9 @@ BAD = [
             "reskflow:cachePrimaryRegion=us-west-2",
             "reskflow:docdbPrimaryRegion=us-west-2",
         ],
-        "reskflow:role = \"active\": stack 'prod' (us-east-1) is active too, which makes two "
-        "writable primaries: make it passive first, or set reskflow:peerLost: true if "
-        "us-east-1 is lost",
+        'reskflow:role = "active": the peer stack (us-east-1) is active too '
+        "(reskflow:peerRole = active): two writable primaries. Make the peer passive first and "
+        "set reskflow:peerRole passive here, or set reskflow:peerLost true if us-east-1 is lost",
         id="two-writable-primaries",
     ),
     pytest.param(

@@ -32,12 +32,13 @@ SEQUENCE: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         "failback-1",
         {
             "reskflow:role": "passive",
+            "reskflow:peerRole": "active",
             "reskflow:dbGeneration": 3,
             "reskflow:retainedDbGenerations": [1],
             "reskflow:peerDbGeneration": 2,
             **WEST,
         },
-        {"reskflow:role": "active", **WEST},
+        {"reskflow:role": "active", "reskflow:peerRole": "passive", **WEST},
     ),
     (
         "failback-2",

@@ -1,0 +1,481 @@
+"""The RTO/RPO budget of failing over to a stack, computed from the settings the plans declare.
+
+Failing over to stack S (its plan, plus its peer's plan: the region being failed away from):
+
+- detection = the peer's Route 53 health check ``requestInterval`` x ``failureThreshold``;
+- DNS = the failover records' ``ttl``;
+- promotion = the configured assumption ``reskflow:promotionMinutes`` (AWS publishes no figure);
+- RTO of traffic and of S3 = detection + DNS; of a replicated database = detection + DNS +
+  promotion (the steps in sequence, as in RUN-002: an upper bound, human decision time excluded);
+- RPO of a replicated database = the largest lag its lag alarm lets pass unnoticed:
+  ``threshold + period x evaluationPeriods``; of S3 = the Replication Time Control threshold;
+  of the backup restore path = the schedule interval of the rule that lands in S's region.
+
+Every figure carries its formula and the resource (or config key) it comes from. A figure whose
+inputs the plan does not declare is "not declared in this plan", never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from itertools import pairwise
+from typing import Any, Literal
+
+from infra.config import PROJECT, RecoveryTargets
+from reskflow_dr.engine import Plan, PlannedResource
+
+NOT_DECLARED = "not declared in this plan"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+RECORD = "aws:route53/record:Record"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+BUCKET = "aws:s3/bucket:Bucket"
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+BACKUP_PLAN = "aws:backup/plan:Plan"
+BACKUP_VAULT = "aws:backup/vault:Vault"
+#: Route 53 defaults when a health check leaves them unset (API reference, HealthCheckConfig).
+DEFAULT_REQUEST_INTERVAL, DEFAULT_FAILURE_THRESHOLD = 30, 3
+PROMOTION_DOC = (
+    "AWS: promotion 'can take several minutes or longer to complete, depending on the size of "
+    "the read replica' (RDS User Guide, USER_ReadRepl.Promote)"
+)
+RTC_FACT = (
+    "S3 Replication Time Control has one threshold, 15 minutes (99.9 % of objects, under SLA)"
+)
+#: Lag metrics by (namespace, metric): seconds per unit of the metric.
+LAG_METRICS: dict[tuple[str, str], float] = {
+    ("AWS/RDS", "ReplicaLag"): 1.0,
+    ("AWS/ElastiCache", "ReplicationLag"): 1.0,
+    ("AWS/ElastiCache", "GlobalDatastoreReplicationLag"): 1.0,
+    ("AWS/DocDB", "DBClusterReplicaLagMaximum"): 0.001,
+    ("AWS/DocDB", "GlobalClusterReplicationLag"): 0.001,
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    seconds: float | None
+    formula: str
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "formula": self.formula, "source": self.source}
+
+
+Verdict = Literal["meets", "misses", "unknown", "n/a"]
+
+
+def compare(figure: Figure | None, target_seconds: float) -> Verdict:
+    if figure is None:
+        return "n/a"
+    if figure.seconds is None:
+        return "unknown"
+    return "meets" if figure.seconds <= target_seconds else "misses"
+
+
+def total(parts: Iterable[tuple[str, Figure]]) -> Figure:
+    """The sum of named figures; unknown as soon as one part is."""
+    items = list(parts)
+    names = " + ".join(name for name, _ in items)
+    missing = [name for name, f in items if f.seconds is None]
+    if missing:
+        return Figure(None, f"{names} ({', '.join(missing)} {NOT_DECLARED})", "")
+    seconds = sum(f.seconds or 0 for _, f in items)
+    return Figure(seconds, f"{names} = " + " + ".join(human(f.seconds) for _, f in items), "")
+
+
+def human(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:g} min"
+    return f"{seconds / 3600:g} h"
+
+
+def _label(r: PlannedResource) -> str:
+    return f"{r.type} {r.name} ({r.region})"
+
+
+# --------------------------------------------------------------------------------------------
+# Components: detection, DNS, promotion
+# --------------------------------------------------------------------------------------------
+
+
+def detection(peer_plan: Plan) -> Figure:
+    """Time for Route 53 to declare the failed region unhealthy (the worst of its checks)."""
+    figures = []
+    for hc in peer_plan.of_type(HEALTH_CHECK):
+        interval = hc.inputs.get("requestInterval") or DEFAULT_REQUEST_INTERVAL
+        threshold = hc.inputs.get("failureThreshold") or DEFAULT_FAILURE_THRESHOLD
+        formula = f"requestInterval {interval} s x failureThreshold {threshold}"
+        figures.append(Figure(float(interval * threshold), formula, _label(hc)))
+    if not figures:
+        return Figure(None, "request interval x failure threshold", NOT_DECLARED)
+    return max(figures, key=lambda f: f.seconds or 0)
+
+
+def dns(*plans: Plan) -> Figure:
+    """Time for resolvers to drop the cached answer: the failover records' TTL."""
+    figures = []
+    for plan in plans:
+        for rec in plan.of_type(RECORD):
+            if not rec.inputs.get("failoverRoutingPolicies"):
+                continue
+            ttl = rec.inputs.get("ttl")
+            if ttl is not None:
+                figures.append(Figure(float(ttl), f"failover record ttl {ttl} s", _label(rec)))
+            else:
+                formula = "alias record: the alias target's TTL (60 s for an ELB)"
+                figures.append(Figure(60.0, formula, _label(rec)))
+    if not figures:
+        return Figure(None, "failover record TTL", NOT_DECLARED)
+    return max(figures, key=lambda f: f.seconds or 0)
+
+
+def promotion(targets: RecoveryTargets) -> Figure:
+    minutes = targets.promotion_minutes
+    return Figure(
+        minutes * 60.0,
+        f"configured assumption {minutes} min",
+        f"{PROJECT}:promotionMinutes; {PROMOTION_DOC}",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Stores and their RPO
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplicaStore:
+    """A database kept as a replica in the failover target: promoted on failover."""
+
+    kind: str
+    identifier: str
+    namespace: str
+    resource: PlannedResource
+
+
+def replica_stores(plan: Plan) -> list[ReplicaStore]:
+    """RDS read replicas, ElastiCache and DocumentDB global secondaries declared in ``plan``."""
+    out = []
+    for r in plan.resources:
+        if r.type == "aws:rds/instance:Instance" and r.inputs.get("replicateSourceDb"):
+            out.append(ReplicaStore("RDS", _ident(r, "identifier"), "AWS/RDS", r))
+        elif r.type == "aws:elasticache/replicationGroup:ReplicationGroup" and r.inputs.get(
+            "globalReplicationGroupId"
+        ):
+            ident = _ident(r, "replicationGroupId")
+            out.append(ReplicaStore("ElastiCache", ident, "AWS/ElastiCache", r))
+        elif r.type == "aws:docdb/cluster:Cluster" and r.inputs.get("globalClusterIdentifier"):
+            out.append(ReplicaStore("DocumentDB", _ident(r, "clusterIdentifier"), "AWS/DocDB", r))
+    return out
+
+
+def _ident(r: PlannedResource, key: str) -> str:
+    return str(r.inputs.get(key) or r.name)
+
+
+def _lag_alarms(plans: Iterable[Plan], namespace: str) -> Iterator[tuple[PlannedResource, float]]:
+    for plan in plans:
+        for alarm in plan.of_type(ALARM):
+            key = (str(alarm.inputs.get("namespace")), str(alarm.inputs.get("metricName")))
+            if key[0] == namespace and key in LAG_METRICS:
+                yield alarm, LAG_METRICS[key]
+
+
+def lag_rpo(store: ReplicaStore, plans: Iterable[Plan]) -> Figure:
+    """The largest replica lag the store's lag alarm lets pass unnoticed."""
+    alarms = list(_lag_alarms(plans, store.namespace))
+    matching = [
+        (a, unit)
+        for a, unit in alarms
+        if store.identifier in map(str, (a.inputs.get("dimensions") or {}).values())
+    ]
+    if not matching:
+        return Figure(None, "lag alarm threshold + period x evaluation periods", NOT_DECLARED)
+    alarm, unit = matching[0]
+    threshold = float(alarm.inputs.get("threshold") or 0) * unit
+    period = float(alarm.inputs.get("period") or 0)
+    periods = int(alarm.inputs.get("evaluationPeriods") or 1)
+    seconds = threshold + period * periods
+    formula = (
+        f"{alarm.inputs.get('metricName')} threshold {human(threshold)} + period "
+        f"{human(period)} x {periods} evaluation periods"
+    )
+    return Figure(seconds, formula, _label(alarm))
+
+
+def replicated_buckets(plan: Plan, peer_plan: Plan) -> tuple[list[str], Figure]:
+    """The buckets of ``plan`` that the peer replicates into, and the RTC bound of their rules."""
+    names = {str(b.inputs.get("bucket")) for b in plan.of_type(BUCKET)}
+    buckets: set[str] = set()
+    figures: list[Figure] = []
+    for cfg in peer_plan.of_type(REPLICATION):
+        for rule in cfg.inputs.get("rules") or []:
+            dest = str((rule.get("destination") or {}).get("bucket", "")).rsplit(":", 1)[-1]
+            if dest not in names:
+                continue
+            buckets.add(dest)
+            figures.append(_rtc(rule, cfg))
+    if not figures:
+        return [], Figure(None, "replication time", NOT_DECLARED)
+    return sorted(buckets), max(figures, key=lambda f: f.seconds or float("inf"))
+
+
+def _rtc(rule: dict[str, Any], cfg: PlannedResource) -> Figure:
+    rtc = (rule.get("destination") or {}).get("replicationTime") or {}
+    minutes = (rtc.get("time") or {}).get("minutes")
+    if rtc.get("status") != "Enabled" or minutes is None:
+        return Figure(None, "no Replication Time Control: S3 bounds no replication time", "")
+    return Figure(minutes * 60.0, f"replicationTime.time.minutes {minutes}", _label(cfg))
+
+
+# --------------------------------------------------------------------------------------------
+# The backup restore path
+# --------------------------------------------------------------------------------------------
+
+_CRON = re.compile(r"^cron\((.+)\)$")
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+_DAYS = {d: i + 1 for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
+
+
+def _number(text: str) -> int:
+    return _DAYS[text.upper()] if text.upper() in _DAYS else int(text)
+
+
+def _values(field_: str, low: int, high: int) -> list[int] | None:
+    """The values a cron field selects; None for every value (``*`` or ``?``)."""
+    if field_ in ("*", "?"):
+        return None
+    out: set[int] = set()
+    for part in field_.split(","):
+        base, _, step = part.partition("/")
+        if base == "*":
+            first, last = low, high
+        elif "-" in base:
+            first, last = (_number(x) for x in base.split("-", 1))
+        else:
+            first = last = _number(base)
+        out.update(range(first, last + 1, int(step) if step else 1))
+    return sorted(out)
+
+
+def _max_gap(values: list[int], period: int) -> int:
+    """The longest wait between two consecutive selected values, wrapping around ``period``."""
+    wrapped = [*values, values[0] + period]
+    return max(b - a for a, b in pairwise(wrapped))
+
+
+def schedule_interval(expression: str) -> timedelta | None:
+    """The longest gap between two runs of an AWS cron (six fields) or rate expression: the
+    worst-case age of the newest recovery point. None when the expression is not recognised."""
+    expression = expression.strip()
+    rate = _RATE.match(expression)
+    if rate:
+        return timedelta(seconds=int(rate.group(1)) * _UNITS[rate.group(2).rstrip("s")])
+    cron = _CRON.match(expression)
+    if not cron or len(cron.group(1).split()) != 6:
+        return None
+    try:
+        minutes, hours, dom, _month, dow, _year = cron.group(1).split()
+        days = _values(dow, 1, 7)
+        if days:
+            return timedelta(days=_max_gap(days, 7))
+        dates = _values(dom, 1, 31)
+        if dates:
+            return timedelta(days=_max_gap(dates, 31))
+        hour_values = _values(hours, 0, 23)
+        if hour_values:
+            return timedelta(hours=_max_gap(hour_values, 24))
+        minute_values = _values(minutes, 0, 59) or list(range(60))
+        return timedelta(minutes=_max_gap(minute_values, 60))
+    except (KeyError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class BackupRule:
+    plan: PlannedResource
+    name: str
+    schedule: str
+    vault: str
+    """Name of the vault the recovery points land in."""
+    vault_region: str
+    copy: bool
+    continuous: bool
+    start_window_minutes: int | None
+    completion_window_minutes: int | None
+
+    @property
+    def interval(self) -> timedelta | None:
+        return schedule_interval(self.schedule)
+
+
+def _vault_of(arn: str) -> tuple[str, str]:
+    """(vault name, region) of ``arn:aws:backup:<region>:<account>:backup-vault:<name>``."""
+    parts = arn.split(":")
+    return (parts[6], parts[3]) if len(parts) == 7 else ("", "")
+
+
+def backup_rules(plans: Iterable[Plan]) -> list[BackupRule]:
+    """Every backup plan rule, and every copy action of one, with the region it lands in."""
+    out: list[BackupRule] = []
+    for plan in plans:
+        vaults = {str(v.inputs.get("name")): v.region for v in plan.of_type(BACKUP_VAULT)}
+        for bp in plan.of_type(BACKUP_PLAN):
+            for rule in bp.inputs.get("rules") or []:
+                out.extend(_rule_landings(bp, rule, vaults))
+    return out
+
+
+def _rule_landings(
+    bp: PlannedResource, rule: dict[str, Any], vaults: dict[str, str]
+) -> Iterator[BackupRule]:
+    vault = str(rule.get("targetVaultName"))
+    direct = BackupRule(
+        plan=bp,
+        name=str(rule.get("ruleName", "?")),
+        schedule=str(rule.get("schedule", "")),
+        vault=vault,
+        vault_region=vaults.get(vault, bp.region),
+        copy=False,
+        continuous=bool(rule.get("enableContinuousBackup")),
+        start_window_minutes=rule.get("startWindow"),
+        completion_window_minutes=rule.get("completionWindow"),
+    )
+    yield direct
+    for action in rule.get("copyActions") or []:
+        dest, region = _vault_of(str(action.get("destinationVaultArn", "")))
+        yield replace(
+            direct, name=f"{direct.name} copy", vault=dest, vault_region=region, copy=True
+        )
+
+
+def backup_rpo(rule: BackupRule) -> Figure:
+    label = f"{rule.plan.type} {rule.plan.name} rule {rule.name}"
+    if rule.continuous and not rule.copy:
+        formula = "continuous backup: point-in-time restore to the last ~5 min (same region)"
+        return Figure(300.0, formula, label)
+    interval = rule.interval
+    if interval is None:
+        return Figure(None, f"schedule {rule.schedule!r} not recognised", label)
+    return Figure(interval.total_seconds(), f"schedule interval of {rule.schedule}", label)
+
+
+# --------------------------------------------------------------------------------------------
+# The budget
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreBudget:
+    store: str
+    rto: Figure | None
+    rpo: Figure | None
+
+    def to_json(self, targets: RecoveryTargets) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "rto": self.rto.to_json() if self.rto else None,
+            "rpo": self.rpo.to_json() if self.rpo else None,
+            "rtoVerdict": compare(self.rto, targets.rto_minutes * 60),
+            "rpoVerdict": compare(self.rpo, targets.rpo_minutes * 60),
+        }
+
+
+@dataclass(frozen=True)
+class Budget:
+    stack: str
+    region: str
+    targets: RecoveryTargets
+    components: dict[str, Figure]
+    stores: list[StoreBudget]
+    limits: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "region": self.region,
+            "targets": {
+                "rtoMinutes": self.targets.rto_minutes,
+                "rpoMinutes": self.targets.rpo_minutes,
+            },
+            "components": {k: v.to_json() for k, v in self.components.items()},
+            "stores": [s.to_json(self.targets) for s in self.stores],
+            "awsLimits": self.limits,
+        }
+
+
+def compute(plan: Plan, peer_plan: Plan, targets: RecoveryTargets) -> Budget:
+    """The budget of failing over to ``plan``'s stack from ``peer_plan``'s region."""
+    parts = {"detection": detection(peer_plan), "dns": dns(plan, peer_plan)}
+    parts["promotion"] = promotion(targets)
+    traffic = total([("detection", parts["detection"]), ("dns", parts["dns"])])
+    promoted = total([(k, parts[k]) for k in ("detection", "dns", "promotion")])
+    stores = [StoreBudget("traffic (Route 53 failover)", traffic, None)]
+    for s in replica_stores(plan):
+        stores.append(
+            StoreBudget(f"{s.kind} {s.identifier}", promoted, lag_rpo(s, (plan, peer_plan)))
+        )
+    buckets, rtc = replicated_buckets(plan, peer_plan)
+    if buckets:
+        stores.append(StoreBudget(f"S3 ({len(buckets)} buckets)", traffic, rtc))
+    region = str(plan.outputs.get("region", ""))
+    for rule in backup_rules((plan, peer_plan)):
+        if rule.vault_region == region:
+            restore = Figure(None, "restore duration depends on data size", NOT_DECLARED)
+            stores.append(StoreBudget(f"backup restore ({rule.name})", restore, backup_rpo(rule)))
+    return Budget(plan.stack, region, targets, parts, stores, _limits(stores, rtc, targets))
+
+
+def _limits(stores: list[StoreBudget], rtc: Figure, targets: RecoveryTargets) -> list[str]:
+    out = []
+    rpo = targets.rpo_minutes * 60
+    if rtc.seconds is not None and rtc.seconds > rpo:
+        out.append(
+            f"{RTC_FACT}: AWS cannot meet the {targets.rpo_minutes}-minute RPO for S3 objects; "
+            f"their recovery point is {human(rtc.seconds)}."
+        )
+    if any(s.store.startswith("backup restore") for s in stores):
+        out.append(
+            "The backup restore path recovers to the last recovery point in the region: its RPO "
+            "is the schedule interval, and continuous (point-in-time) backups are not copied "
+            "across regions."
+        )
+    out.append(
+        f"Promotion time is an assumption ({PROMOTION_DOC}); measure it in each drill and set "
+        f"{PROJECT}:promotionMinutes. Human decision time (RUN-002 requires approval) is not "
+        "included."
+    )
+    return out
+
+
+def render(b: Budget) -> str:
+    t = b.targets
+    lines = [
+        f"RTO/RPO budget: failing over to {b.stack} ({b.region}); targets RTO {t.rto_minutes} "
+        f"min ({PROJECT}:rtoTargetMinutes), RPO {t.rpo_minutes} min ({PROJECT}:rpoTargetMinutes)",
+        f"  {'component':<10} {'figure':<9} {'formula':<44} source",
+    ]
+    for name, part in b.components.items():
+        lines.append(f"  {name:<10} {human(part.seconds):<9} {part.formula:<44} {part.source}")
+    lines.append(f"  {'store':<32} {'RTO':<9} {'vs target':<10} {'RPO':<9} {'vs target':<10}")
+    for s in b.stores:
+        rto, rpo = s.rto, s.rpo
+        lines.append(
+            f"  {s.store:<32} {human(rto.seconds) if rto else '-':<9} "
+            f"{compare(rto, t.rto_minutes * 60):<10} {human(rpo.seconds) if rpo else '-':<9} "
+            f"{compare(rpo, t.rpo_minutes * 60):<10}"
+        )
+        for label, f in (("RTO", rto), ("RPO", rpo)):
+            if f is not None:
+                source = f" [{f.source}]" if f.source else ""
+                lines.append(f"      {label}: {f.formula}{source}")
+    lines += [f"  ! {limit}" for limit in b.limits]
+    return "\n".join(line.rstrip() for line in lines)

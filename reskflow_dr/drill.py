@@ -1,0 +1,574 @@
+"""DR drills by switching stack config: the config changes, each stack's diff, the data-safety
+verdict, the ordered runbook and the RTO/RPO budget.
+
+Scenarios (``home`` is the stack of the normally active region, us-east-1; ``away`` its peer):
+
+- ``failover``: planned drill, away becomes active and home passive;
+- ``failback``: back from a failover, home becomes active again and away passive (on stacks in
+  normal operation it is shown from the state a failover leaves);
+- ``disaster``: home's region is lost; only away changes, with the peer-lost flag, and nothing in
+  it calls into home's region.
+
+Runbook order follows RUN-002: promote the standby before demoting the old primary. The
+split-brain guard is satisfied by setting both stacks' config first (nothing is deployed by
+``pulumi config set``), with writes stopped in the old primary's region.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from infra.config import NORMALLY_ACTIVE_REGION, PROJECT, SUPPORTED_REGIONS, load_settings
+from reskflow_dr import budget as budget_mod
+from reskflow_dr.diff import PlanDiff, Verdict, diff_plans, verdict
+from reskflow_dr.engine import Plan, run_program
+from reskflow_dr.preview import ROOT, preview, validated
+from reskflow_dr.stackfiles import StackConfig, UsageError, known_stacks, load_stack
+
+Scenario = Literal["failover", "failback", "disaster"]
+SCENARIOS: tuple[Scenario, ...] = ("failover", "failback", "disaster")
+StepKind = Literal["manual", "gate", "config", "up"]
+ROLE, PEER_ROLE, PEER_LOST = f"{PROJECT}:role", f"{PROJECT}:peerRole", f"{PROJECT}:peerLost"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The two stacks: ``home`` in the normally active region, ``away`` in the other."""
+
+    home: str
+    away: str
+    regions: Mapping[str, str]
+
+    def peer(self, stack: str) -> str:
+        return self.away if stack == self.home else self.home
+
+
+def stack_pair(root: Path = ROOT) -> Pair:
+    by_region: dict[str, str] = {}
+    for stack in known_stacks(root):
+        region = load_stack(root, stack).values.get("aws:region", "")
+        if region in SUPPORTED_REGIONS:
+            by_region.setdefault(region, stack)
+    if set(by_region) != set(SUPPORTED_REGIONS):
+        raise UsageError(
+            "a drill needs one stack per region ("
+            + ", ".join(SUPPORTED_REGIONS)
+            + f"); found {by_region or 'none'}"
+        )
+    home = by_region[NORMALLY_ACTIVE_REGION]
+    away = next(s for r, s in by_region.items() if r != NORMALLY_ACTIVE_REGION)
+    return Pair(home, away, {s: r for r, s in by_region.items()})
+
+
+def stack_plans(stack: str, root: Path = ROOT) -> tuple[Plan, Plan]:
+    """A stack's plan (fully checked) and its peer's, for readiness and the budget.
+
+    The peer's plan is only read for what it declares (replication into this region, backup
+    copies, health checks), so it skips the cross-check against this stack's file: after a
+    disaster failover the lost region's file still says ``active``, and must still be readable."""
+    pair = stack_pair(root)
+    peer = pair.peer(stack)
+    config = load_stack(root, peer)
+    settings = load_settings(config.values, peer, config.project, config.secret_keys)
+    return preview(stack, root=root), run_program(config, settings.account_id, settings.region)
+
+
+# --------------------------------------------------------------------------------------------
+# Config transitions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    stack: str
+    key: str
+    value: str
+
+    @property
+    def command(self) -> str:
+        return f"pulumi config set {self.key} {shlex.quote(self.value)} -s {self.stack}"
+
+    @property
+    def override(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+@dataclass(frozen=True)
+class Move:
+    """Which stack goes active, which goes passive (None when its region is lost)."""
+
+    promote: str
+    demote: str | None
+    peer_lost: bool = False
+
+
+@dataclass(frozen=True)
+class TransitionContext:
+    """What a contributor sees: the move and each stack's effective config before it."""
+
+    move: Move
+    config: Mapping[str, Mapping[str, str]]
+
+
+#: A building block's part of a role switch: target config values per stack.
+Contributor = Callable[[TransitionContext], Mapping[str, Mapping[str, str]]]
+
+
+def roles_contributor(ctx: TransitionContext) -> dict[str, dict[str, str]]:
+    """The role, the peer's role as each stack knows it, and the peer-lost flag."""
+    m = ctx.move
+    promote = {ROLE: "active"}
+    promote.update(
+        {PEER_LOST: "true"} if m.peer_lost else {PEER_ROLE: "passive", PEER_LOST: "false"}
+    )
+    out = {m.promote: promote}
+    if m.demote is not None:
+        out[m.demote] = {ROLE: "passive", PEER_ROLE: "active", PEER_LOST: "false"}
+    return out
+
+
+DB_GENERATION = f"{PROJECT}:dbGeneration"
+PEER_DB_GENERATION = f"{PROJECT}:peerDbGeneration"
+RETAINED_GENERATIONS = f"{PROJECT}:retainedDbGenerations"
+GLOBAL_PRIMARY_REGIONS = (f"{PROJECT}:cachePrimaryRegion", f"{PROJECT}:docdbPrimaryRegion")
+
+
+def _generations(config: Mapping[str, str]) -> tuple[int, list[int]]:
+    """A stack's live PostgreSQL generation and its retained ones (validated config strings)."""
+    retained = json.loads(config.get(RETAINED_GENERATIONS) or "[]")
+    return int(config.get(DB_GENERATION) or "1"), [int(g) for g in retained]
+
+
+def database_contributor(ctx: TransitionContext) -> dict[str, dict[str, str]]:
+    """docs/database-failover.md: the promoted stack keeps its instance (promotion removes its
+    source in place); the demoted one cannot turn its old primary into a replica, so it keeps it
+    retained and declares a new replica generation, numbered above every generation in use, of
+    the promoted stack's instance. The Redis and DocumentDB global primaries are recorded in the
+    promoted region on both stacks (their switch is an AWS API call the runbook makes first)."""
+    m = ctx.move
+    region = ctx.config[m.promote]["aws:region"]
+    primaries = {key: region for key in GLOBAL_PRIMARY_REGIONS}
+    out = {m.promote: dict(primaries)}
+    if m.demote is not None:
+        promoted_gen, promoted_retained = _generations(ctx.config[m.promote])
+        own_gen, own_retained = _generations(ctx.config[m.demote])
+        new_gen = max([promoted_gen, own_gen, *promoted_retained, *own_retained]) + 1
+        out[m.demote] = {
+            **primaries,
+            DB_GENERATION: str(new_gen),
+            RETAINED_GENERATIONS: json.dumps(sorted([*own_retained, own_gen])),
+            PEER_DB_GENERATION: str(promoted_gen),
+        }
+    return out
+
+
+#: Contributors to every role switch. A tier whose config depends on the role appends its own;
+#: each returns only the keys it owns.
+CONTRIBUTORS: list[Contributor] = [roles_contributor, database_contributor]
+
+
+def effective_config(config: StackConfig) -> dict[str, str]:
+    """The raw config plus the values the guard derives (``peerRole``, ``peerLost`` defaults)."""
+    s = load_settings(config.values, config.stack, config.project, config.secret_keys)
+    return {
+        **config.values,
+        ROLE: s.role,
+        PEER_ROLE: s.peer_role,
+        PEER_LOST: "true" if s.peer_lost else "false",
+    }
+
+
+def changes_for(move: Move, config: Mapping[str, Mapping[str, str]]) -> list[ConfigChange]:
+    """The config changes the move needs, demoted stack first; values already set are skipped."""
+    ctx = TransitionContext(move, config)
+    targets: dict[str, dict[str, str]] = {}
+    for contribute in CONTRIBUTORS:
+        for stack, values in contribute(ctx).items():
+            targets.setdefault(stack, {}).update(values)
+    order = [s for s in (move.demote, move.promote) if s is not None]
+    return [
+        ConfigChange(stack, key, value)
+        for stack in order
+        for key, value in targets.get(stack, {}).items()
+        if config[stack].get(key) != value
+    ]
+
+
+@dataclass(frozen=True)
+class Transition:
+    scenario: Scenario
+    pair: Pair
+    move: Move
+    baseline: tuple[ConfigChange, ...]
+    """Overrides simulating the state the scenario starts from (empty when the files are in it)."""
+    config: Mapping[str, Mapping[str, str]]
+    """Each stack's effective config in that starting state."""
+    changes: tuple[ConfigChange, ...]
+    note: str = ""
+
+    def overrides(self, stack: str, target: bool, extra: Sequence[str] = ()) -> list[str]:
+        steps = [*self.baseline, *(self.changes if target else ())]
+        return [c.override for c in steps if c.stack == stack] + (list(extra) if target else [])
+
+
+def _configs(
+    root: Path, pair: Pair, baseline: Sequence[ConfigChange] = ()
+) -> dict[str, dict[str, str]]:
+    out = {}
+    for stack in (pair.home, pair.away):
+        overrides = [c.override for c in baseline if c.stack == stack]
+        out[stack] = effective_config(load_stack(root, stack, overrides))
+    return out
+
+
+def transition(scenario: Scenario, root: Path = ROOT) -> Transition:
+    pair = stack_pair(root)
+    config = _configs(root, pair)
+    home_active = config[pair.home][ROLE] == "active"
+    away_active = config[pair.away][ROLE] == "active"
+    if scenario in ("failover", "disaster") and away_active:
+        raise UsageError(
+            f"stack {pair.away!r} is already active: run `reskflow-dr drill failback` to return"
+        )
+    if scenario == "failback" and home_active and away_active:
+        fence = changes_for(Move(pair.away, pair.home), config)
+        raise UsageError(
+            f"stack {pair.home!r} is still active in its file after a disaster failover: fence it "
+            "first (" + "; ".join(c.command for c in fence) + "), then run the failback"
+        )
+    if scenario == "failover":
+        move = Move(promote=pair.away, demote=pair.home)
+    elif scenario == "disaster":
+        move = Move(promote=pair.away, demote=None, peer_lost=True)
+    else:
+        return _failback(pair, config, root)
+    return Transition(scenario, pair, move, (), config, tuple(changes_for(move, config)))
+
+
+def _failback(pair: Pair, config: dict[str, dict[str, str]], root: Path) -> Transition:
+    baseline: tuple[ConfigChange, ...] = ()
+    note = ""
+    if config[pair.away][ROLE] != "active":
+        baseline = tuple(changes_for(Move(pair.away, pair.home), config))
+        config = _configs(root, pair, baseline)
+        note = (
+            f"the stacks are in normal operation: failback is shown from the state `drill "
+            f"failover` leaves ({pair.away} active, {pair.home} passive)"
+        )
+    move = Move(promote=pair.home, demote=pair.away)
+    changes = tuple(changes_for(move, config))
+    return Transition("failback", pair, move, baseline, config, changes, note)
+
+
+# --------------------------------------------------------------------------------------------
+# The runbook
+# --------------------------------------------------------------------------------------------
+
+Mode = Literal["ready", "promoted"]
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    kind: StepKind
+    source: str
+    commands: tuple[str, ...] = ()
+    verify: str = ""
+    stack: str | None = None
+    check: Mode | None = None
+    """For gates and ``up`` steps: the readiness mode that must pass on ``stack`` afterwards."""
+
+    def to_json(self, number: int) -> dict[str, Any]:
+        return {
+            "step": number,
+            "title": self.title,
+            "kind": self.kind,
+            "source": self.source,
+            "commands": list(self.commands),
+            "verify": self.verify,
+            "stack": self.stack,
+        }
+
+
+def _readiness(stack: str, mode: Mode, peer_lost: bool) -> str:
+    flags = (" --promoted" if mode == "promoted" else "") + (" --peer-lost" if peer_lost else "")
+    return f"reskflow-dr readiness {stack}{flags}"
+
+
+def _gate(stack: str, title: str, source: str, peer_lost: bool) -> Step:
+    cmd = _readiness(stack, "ready", peer_lost)
+    return Step(title, "gate", source, (cmd,), f"{cmd} exits 0", stack, "ready")
+
+
+def _stop_writes(stack: str, region: str, source: str) -> Step:
+    return Step(
+        f"Stop writes in {stack} ({region}): maintenance mode, applications scaled to zero",
+        "manual",
+        source,
+        (
+            f"kubectl --context {stack} scale deployment api-gateway --replicas=0",
+            f"kubectl --context {stack} scale deployment order-service --replicas=0",
+            "./scripts/enable-maintenance-mode.sh",
+        ),
+        f"no active connections to the primary database in {region}",
+    )
+
+
+def _config_step(t: Transition) -> Step:
+    stacks = " ".join(s for s in (t.move.demote, t.move.promote) if s)
+    first = (
+        "the demoted stack first, so the split-brain guard sees it passive; "
+        if t.move.demote
+        else ""
+    )
+    return Step(
+        f"Set the config ({first}nothing is deployed yet)",
+        "config",
+        "split-brain guard (DESIGN: a stack goes active only when its peer is known passive)",
+        tuple(c.command for c in t.changes),
+        f"reskflow-dr preview {stacks} --quiet exits 0",
+    )
+
+
+def _up(stack: str, title: str, source: str, mode: Mode, peer_lost: bool) -> Step:
+    verify = _readiness(stack, mode, peer_lost)
+    return Step(title, "up", source, (f"pulumi up -s {stack}",), f"{verify} exits 0", stack, mode)
+
+
+def _restart(stack: str, region: str, source: str) -> Step:
+    return Step(
+        f"Point the applications at {stack} ({region}) and restart them",
+        "manual",
+        source,
+        (
+            f"kubectl --context {stack} scale deployment api-gateway --replicas=5",
+            f"kubectl --context {stack} scale deployment order-service --replicas=3",
+            "./scripts/disable-maintenance-mode.sh",
+        ),
+        f"applications connect to the database in {region}; Route 53 answers with {region}",
+    )
+
+
+def _verify_operations(stack: str, source: str) -> Step:
+    return Step(
+        "Verify operations and compare the measured times with the budget",
+        "manual",
+        source,
+        (
+            "./scripts/health-check.sh all",
+            "./scripts/test-order.sh",
+            "./scripts/verify-data-integrity.sh",
+            f"reskflow-dr rto-rpo {stack}",
+        ),
+        "test order placed; data consistent; error rate normal",
+    )
+
+
+def _global_primaries(t: Transition, planned: bool) -> Step:
+    """The Redis Global Datastore and the DocumentDB global cluster change primary through AWS
+    API calls, made in the promoted region before the config records them
+    (docs/database-failover.md)."""
+    promote = t.move.promote
+    region = t.pair.regions[promote]
+    account = t.config[promote]["reskflow:accountId"]
+    # The joining stack records the datastore's id in its config: no call into the other region.
+    datastore = t.config[t.pair.away]["reskflow:cacheGlobalDatastoreId"]
+    cluster = f"arn:aws:rds:{region}:{account}:cluster:reskflow-docdb-{region}"
+    docdb = "switchover-global-cluster" if planned else "failover-global-cluster"
+    return Step(
+        f"Move the Redis and DocumentDB global primaries to {region}",
+        "manual",
+        "RUN-002 3_promote_standby; docs/database-failover.md",
+        (
+            f"aws elasticache failover-global-replication-group --region {region} "
+            f"--global-replication-group-id {datastore} --primary-region {region} "
+            f"--primary-replication-group-id reskflow-redis-{region}",
+            f"aws docdb {docdb} --region {region} --global-cluster-identifier reskflow-docdb "
+            f"--target-db-cluster-identifier {cluster}" + ("" if planned else " --allow-data-loss"),
+        ),
+        "aws elasticache describe-global-replication-groups --show-member-info and aws docdb "
+        f"describe-global-clusters show the {region} members as primary",
+    )
+
+
+def runbook(t: Transition) -> list[Step]:
+    promote, demote, regions = t.move.promote, t.move.demote, t.pair.regions
+    if demote is None:
+        return _disaster_runbook(t)
+    record = f"reskflow-dr drill {t.scenario} --json out/drill-{t.scenario}.json"
+    return [
+        Step(
+            "Announce the drill, record the current state and the rollback plan",
+            "manual",
+            "DR Testing Plan 1_announce, 2_prepare",
+            (record,),
+            "data safety SAFE in the recorded drill",
+        ),
+        _gate(
+            promote,
+            f"Readiness of {promote}: replica lag under RPO, data synced",
+            "RUN-002 1_assess_situation",
+            False,
+        ),
+        _stop_writes(demote, regions[demote], "RUN-002 2_stop_applications; checklist 1-2"),
+        _gate(
+            promote,
+            "Verify the final replication sync",
+            "checklist 3; failback 3_final_sync",
+            False,
+        ),
+        _global_primaries(t, planned=True),
+        _config_step(t),
+        _up(
+            promote,
+            f"Promote {promote}",
+            "RUN-002 3_promote_standby; checklist 4",
+            "promoted",
+            False,
+        ),
+        _restart(
+            promote, regions[promote], "RUN-002 4_update_configuration, 5_restart_applications"
+        ),
+        _verify_operations(promote, "RUN-002 6_verify_operations; DR Testing Plan 4_validate"),
+        _up(
+            demote,
+            f"Demote {demote}: it becomes the new standby",
+            "RUN-002 7_setup_new_standby",
+            "ready",
+            False,
+        ),
+        Step(
+            "Report: findings, measured RTO/RPO, procedure updates",
+            "manual",
+            "DR Testing Plan 6_report; failback rollback: error rate > 5 % -> fail over again",
+            (),
+            "report filed",
+        ),
+    ]
+
+
+def _disaster_runbook(t: Transition) -> list[Step]:
+    promote, home = t.move.promote, t.pair.home
+    lost, region = t.pair.regions[home], t.pair.regions[promote]
+    after = changes_for(Move(promote, home), _post_disaster(t))
+    return [
+        Step(
+            f"Confirm {lost} is lost and approve the failover",
+            "manual",
+            "checklist: confirm primary region failure; RUN-002 decision criteria, approval",
+            (),
+            f"AWS Health shows the {lost} event; the incident commander approves",
+        ),
+        Step(
+            f"Check the state backend is reachable without {lost}",
+            "manual",
+            "DESIGN: the state backend must be reachable in a disaster",
+            ("pulumi whoami -v", "pulumi stack ls"),
+            f"the backend is Pulumi Cloud or an s3:// backend in {region} (else: pulumi login "
+            f"'s3://<state-bucket>?region={region}&awssdk=v2') and lists {promote}",
+        ),
+        _gate(
+            promote, f"Readiness of {promote} without {lost}", "RUN-002 1_assess_situation", True
+        ),
+        _global_primaries(t, planned=False),
+        _config_step(t),
+        _up(promote, f"Promote {promote}", "RUN-002 3_promote_standby", "promoted", True),
+        _restart(promote, region, "RUN-002 4_update_configuration, 5_restart_applications"),
+        _verify_operations(promote, "RUN-002 6_verify_operations"),
+        Step(
+            f"When {lost} returns: fence it before anything else, then set up the new standby",
+            "manual",
+            "RUN-002 7_setup_new_standby",
+            (*(c.command for c in after), f"pulumi up -s {home}"),
+            f"reskflow-dr readiness {home} exits 0; then `reskflow-dr drill failback` when planned",
+        ),
+    ]
+
+
+def _post_disaster(t: Transition) -> dict[str, dict[str, str]]:
+    """Each stack's config after the disaster changes (the lost stack's file untouched)."""
+    return {
+        stack: {**values, **{c.key: c.value for c in t.changes if c.stack == stack}}
+        for stack, values in t.config.items()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Running a drill offline
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DrillReport:
+    transition: Transition
+    diffs: list[PlanDiff]
+    verdict: Verdict
+    steps: list[Step]
+    budget: budget_mod.Budget
+    plans: dict[tuple[str, bool], Plan] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        t = self.transition
+        return {
+            "scenario": t.scenario,
+            "promote": t.move.promote,
+            "demote": t.move.demote,
+            "peerLost": t.move.peer_lost,
+            "note": t.note,
+            "startingState": [c.command for c in t.baseline],
+            "configChanges": [
+                {"stack": c.stack, "key": c.key, "value": c.value, "command": c.command}
+                for c in t.changes
+            ],
+            "stacks": {d.stack: d.to_json() for d in self.diffs},
+            "verdict": {
+                "safe": self.verdict.safe,
+                "checked": self.verdict.checked,
+                "findings": [f.to_json() for f in self.verdict.findings],
+                "notes": list(self.verdict.notes),
+            },
+            "runbook": [s.to_json(i) for i, s in enumerate(self.steps, 1)],
+            "budget": self.budget.to_json(),
+        }
+
+
+def run(
+    scenario: Scenario,
+    extra: Sequence[str] = (),
+    root: Path = ROOT,
+    progress: Callable[[str], None] = lambda _: None,
+    t: Transition | None = None,
+) -> DrillReport:
+    """Four offline previews (each stack, current and target config), their diffs, the
+    verdict, the runbook and the budget of failing over to the promoted stack."""
+    t = t or transition(scenario, root)
+    stacks = (t.pair.home, t.pair.away)
+    plans: dict[tuple[str, bool], Plan] = {}
+    jobs = [(stack, target) for stack in stacks for target in (False, True)]
+    for i, (stack, target) in enumerate(jobs, 1):
+        region = t.pair.regions[stack]
+        if target and stack not in (t.move.promote, t.move.demote):
+            progress(f"[{i}/{len(jobs)}] {stack} ({region}) is lost: its stack is not touched")
+            plans[(stack, target)] = plans[(stack, False)]
+            continue
+        which = "target" if target else "current"
+        progress(f"[{i}/{len(jobs)}] previewing {stack} ({region}) with its {which} config")
+        peer = t.pair.peer(stack)
+        plans[(stack, target)] = preview(
+            stack,
+            t.overrides(stack, target, extra),
+            root,
+            peers={peer: t.overrides(peer, target, extra)},
+        )
+    diffs = [diff_plans(plans[(s, False)], plans[(s, True)]) for s in stacks]
+    promote = t.move.promote
+    settings = validated(root, promote, t.overrides(promote, False))
+    budget = budget_mod.compute(
+        plans[(promote, False)], plans[(t.pair.peer(promote), False)], settings.recovery
+    )
+    return DrillReport(t, diffs, verdict(diffs), runbook(t), budget, plans)
