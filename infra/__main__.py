@@ -8,6 +8,7 @@ builds each tier from components with plain values. The Pulumi language host run
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 # The language host puts infra/ on sys.path; the components live beside it.
@@ -17,6 +18,7 @@ if _ROOT not in sys.path:
 
 import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
+import pulumi_kubernetes as k8s  # noqa: E402
 
 from components.alarms import (  # noqa: E402
     ROUTE53_METRICS_REGION,
@@ -35,6 +37,7 @@ from components.backup import (  # noqa: E402
     BackupVaultArgs,
     VaultLock,
 )
+from components.backup_jobs import DUMPS, BackupJobs, BackupJobsArgs, BackupJobSpec  # noqa: E402
 from components.common import BACKUP_TAG_KEY, BACKUP_TAG_VALUE  # noqa: E402
 from components.kms import RegionalKey, RegionalKeyArgs  # noqa: E402
 from components.replication import (  # noqa: E402
@@ -45,11 +48,13 @@ from components.replication import (  # noqa: E402
 )
 from components.storage import SecureBucket, SecureBucketArgs  # noqa: E402
 from components.traffic import FailoverEndpoint, FailoverEndpointArgs  # noqa: E402
+from components.workloads import SERVICES, ServiceDeployment, Workloads, WorkloadsArgs  # noqa: E402
 from infra.config import (  # noqa: E402
     KMS_PRIMARY_REGION,
     REPLICATION_TIME_MINUTES,
     ConfigError,
     StackSettings,
+    WorkloadSettings,
     load_settings,
 )
 
@@ -282,6 +287,13 @@ def build(settings: StackSettings) -> None:
     pulumi.export("backupVaultArn", vault.vault_arn)
     pulumi.export("healthCheckId", api.health_check_id)
     pulumi.export("alertsTopicArn", alerts.topic_arn)
+    build_workloads(
+        settings,
+        provider,
+        key.key_arn,
+        placeholder_database_endpoints(settings),
+        placeholder_alert_topic_arn(settings),
+    )
 
     pulumi.export("region", settings.region)
     pulumi.export("peerRegion", settings.peer_region)
@@ -289,6 +301,118 @@ def build(settings: StackSettings) -> None:
     pulumi.export("kmsKeyId", key.key_id)
     pulumi.export("kmsKeyArn", key.key_arn)
     pulumi.export("buckets", {name: b.bucket_name for name, b in buckets.items()})
+
+
+# --------------------------------------------------------------------------------------------
+# Kubernetes workloads
+# --------------------------------------------------------------------------------------------
+
+
+def placeholder_database_endpoints(settings: StackSettings) -> dict[str, str]:
+    """PLACEHOLDER until the database tier is wired in: host names per engine under the reserved
+    ``.invalid`` domain, so nothing can connect to them by accident. Replace with the database
+    components' endpoint outputs (the region's own instance: primary or replica)."""
+    return {
+        engine: f"{engine}.{settings.region}.reskflow.invalid"
+        for engine in ("postgres", "redis", "mongodb")
+    }
+
+
+def placeholder_alert_topic_arn(settings: StackSettings) -> str:
+    """PLACEHOLDER until the alarms tier is wired in: replace with its SNS topic's ARN."""
+    return f"arn:aws:sns:{settings.region}:{settings.account_id}:reskflow-dr-alerts"
+
+
+def kubernetes_provider(settings: StackSettings, workloads: WorkloadSettings) -> k8s.Provider:
+    """The stack's only Kubernetes provider, for the region's cluster (default providers are
+    disabled). The kubeconfig travels as a secret Output, so the engine encrypts it in state.
+    The cluster identifier is the cluster's OIDC issuer: rotating credentials in the kubeconfig
+    updates the provider instead of replacing every object, and a new cluster replaces them."""
+    return k8s.Provider(
+        f"k8s-{settings.region}",
+        kubeconfig=pulumi.Output.secret(workloads.kubeconfig.reveal()),
+        cluster_identifier=workloads.oidc_issuer,
+        enable_server_side_apply=True,
+    )
+
+
+def tier_storage_classes(settings: StackSettings) -> dict[str, str]:
+    """Storage class the backups bucket's policy requires per tier prefix (daily, weekly)."""
+    backups = next(store for store in settings.stores if store.key == "backups")
+    return {e.prefix.rstrip("/"): e.storage_class for e in backups.expiries if e.storage_class}
+
+
+def build_workloads(
+    settings: StackSettings,
+    aws_provider: aws.Provider,
+    kms_key_arn: pulumi.Input[str],
+    database_endpoints: Mapping[str, pulumi.Input[str]],
+    alert_topic_arn: pulumi.Input[str],
+) -> None:
+    """Services sized for the role, degraded-mode config and backup CronJobs (when the stack
+    has a kubeconfig)."""
+    w = settings.workloads
+    if w is None:
+        return
+    cluster = kubernetes_provider(settings, w)
+    configured = {s.name: s for s in w.services}
+    workloads = Workloads(
+        "workloads",
+        WorkloadsArgs(
+            namespace=w.namespace,
+            region=settings.region,
+            role=settings.role,
+            services=[
+                ServiceDeployment(
+                    spec=spec,
+                    image=configured[spec.name].image,
+                    replicas=w.replicas_for(configured[spec.name], settings.role),
+                    max_replicas=configured[spec.name].max_replicas,
+                )
+                for spec in SERVICES
+            ],
+            database_endpoints=database_endpoints,
+            degraded_level=w.degraded_level,
+        ),
+        opts=pulumi.ResourceOptions(providers=[cluster]),
+    )
+    storage_classes = tier_storage_classes(settings)
+    jobs = [
+        BackupJobSpec(
+            name=name,
+            schedule=schedule,
+            image=w.backup_images.for_engine(DUMPS[name].engine),
+            storage_class=storage_classes[DUMPS[name].tier],
+        )
+        for name, schedule in w.backup_schedules.items()
+    ]
+    BackupJobs(
+        "backup-jobs",
+        BackupJobsArgs(
+            namespace=workloads.namespace,
+            region=settings.region,
+            active=settings.role == "active",
+            jobs=jobs,
+            bucket_name=settings.bucket_name("backups", settings.region),
+            kms_key_arn=kms_key_arn,
+            database_endpoints=database_endpoints,
+            alert_topic_arn=alert_topic_arn,
+            oidc_provider_arn=w.oidc_provider_arn,
+            oidc_issuer=w.oidc_issuer,
+            uploader_image=w.backup_images.aws_cli,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_provider, cluster]),
+    )
+    pulumi.export(
+        "workloads",
+        {
+            "namespace": workloads.namespace,
+            "replicas": {name: w.replicas_for(s, settings.role) for name, s in configured.items()},
+            "degradedLevel": w.degraded_level,
+            "backupJobs": dict(w.backup_schedules),
+            "backupJobsSuspended": settings.role != "active",
+        },
+    )
 
 
 def main() -> None:
