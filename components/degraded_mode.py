@@ -63,4 +63,4 @@ def config_data(level: str) -> dict[str, str]:
     if level not in LEVELS:
         raise ValueError(f"unknown degraded-mode level {level!r}; known: {', '.join(LEVELS)}")
     catalog = {"level": level, "levels": LEVELS, "auto_triggers": AUTO_TRIGGERS}
-    return {LEVEL_FILE: level, CATALOG_FILE: json.dumps(catalog, indent=2, sort_keys=True)}
+    return {LEVEL_FILE: level, CATALOG_FILE: json.dumps(catalog, indent=2)}

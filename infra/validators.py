@@ -54,12 +54,13 @@ def _cron_part(part: str, field: tuple[str, int, int, tuple[str, ...], int]) -> 
         if span == "?" and name not in ("day of month", "day of week"):
             return f"'?' is allowed only in day of month or day of week, not in {name}"
         return None
-    start, dash, end = span.partition("-")
-    bounds = [_cron_number(start, field)] + ([_cron_number(end, field)] if dash else [])
-    for bound in bounds:
-        if isinstance(bound, str):
-            return bound
-    if dash and bounds[0] > bounds[1]:  # type: ignore[operator]  # both are int here
+    numbers: list[int] = []
+    for text in span.split("-", 1):
+        number = _cron_number(text, field)
+        if isinstance(number, str):
+            return number
+        numbers.append(number)
+    if numbers != sorted(numbers):
         return f"{name} range {span!r} runs backwards"
     return None
 
@@ -88,9 +89,10 @@ def cron_problem(schedule: str) -> str | None:
 # Container image references (the distribution reference grammar, simplified)
 # --------------------------------------------------------------------------------------------
 
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?"
-_NAME_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_DOMAIN_RE = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?$"
+)
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 #: Tags that name no particular build: two regions could run different code under them.
@@ -106,6 +108,17 @@ def tag_problem(tag: str) -> str | None:
     return None
 
 
+def _name_ok(name: str) -> bool:
+    """A repository name: an optional registry host (it has a dot or a port, or is localhost)
+    then lowercase path components."""
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        if not _DOMAIN_RE.match(first):
+            return False
+        name = rest
+    return all(_COMPONENT_RE.match(part) for part in name.split("/"))
+
+
 def image_problem(image: str) -> str | None:
     """Why ``image`` is not a pinned image reference (``name:tag`` or ``name@sha256:...``)."""
     name, at, digest = image.partition("@")
@@ -113,11 +126,11 @@ def image_problem(image: str) -> str | None:
         if not _DIGEST_RE.match(digest):
             return "a digest is 'sha256:' followed by 64 lowercase hex digits"
         name = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
-        return None if _NAME_RE.match(name) else f"{name!r} is not a valid image name"
+        return None if _name_ok(name) else f"{name!r} is not a valid image name"
     last = name.rsplit("/", 1)[-1]
     if ":" not in last:
         return "an image needs a tag (name:tag) or a digest (name@sha256:...)"
     repository, _, tag = name.rpartition(":")
-    if not _NAME_RE.match(repository):
+    if not _name_ok(repository):
         return f"{repository!r} is not a valid image name"
     return tag_problem(tag)
