@@ -572,7 +572,8 @@ KEYS: tuple[Key, ...] = (
         "seed sizes",
         "Per service (" + ", ".join(s.name for s in SERVICES) + "): `replicas` in the active "
         "role (seed: api-gateway 5, others 3), `maxReplicas` for the autoscaler (default 3x "
-        "`replicas`, the seed's holiday peak) and `image` (a full reference with tag or digest).",
+        "`replicas`, the seed's holiday peak, at most the ceiling) and `image` (a full "
+        "reference with tag or digest).",
         fields=tuple(s.name for s in SERVICES),
     ),
     Key(
@@ -598,7 +599,7 @@ KEYS: tuple[Key, ...] = (
     Key(
         f"{PROJECT}:backupJobs",
         "object",
-        "all jobs, seed times",
+        "all jobs, nightly UTC",
         "Per backup job (" + ", ".join(DUMPS) + "): a cron schedule in UTC (five fields or "
         "`@daily`-style), or `false` to leave the job out.",
         fields=tuple(DUMPS),
