@@ -17,8 +17,9 @@ replicates to the peer region either way).
 
 Alerting, honestly: the in-job SNS message covers a failed dump or upload. A job that never runs
 (missed schedule, image pull failure, deadline exceeded, pod killed) cannot report itself; for the
-daily jobs a CloudWatch alarm on the missing success metric covers that (26 h window). CloudWatch
-cannot evaluate more than 7 days, so the weekly job has no such alarm.
+daily jobs a CloudWatch alarm on the missing success metric covers that (26 h window; built by the
+alarms tier from :func:`stale_backup_alarms`). CloudWatch cannot evaluate more than 7 days, so the
+weekly job has no such alarm.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import k8s as kx
+from components.alarms import AlarmSpec
 from components.common import policy_json
 
 METRIC_NAMESPACE = "ReskFlow/Backups"
@@ -342,8 +344,9 @@ def _job_spec(args: BackupJobsArgs, job: BackupJobSpec) -> k8s.batch.v1.JobSpecA
 
 
 class BackupJob(pulumi.ComponentResource):
-    """One job: IAM role and policy, ServiceAccount, CronJob, NetworkPolicy, and for daily jobs
-    the missing-success alarm. Pass the AWS and Kubernetes providers in ``opts.providers``."""
+    """One job: IAM role and policy, ServiceAccount, CronJob and NetworkPolicy. Pass the AWS and
+    Kubernetes providers in ``opts.providers``. Its missing-success alarm, if any, is built by the
+    alarms tier from :func:`stale_backup_alarms`."""
 
     role_arn: pulumi.Output[str]
 
@@ -418,39 +421,35 @@ class BackupJob(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        if job.dump.stale_after_hours is not None:
-            _stale_alarm(name, args, job, job.dump.stale_after_hours, child)
         self.role_arn = role.arn
         self.register_outputs({"role_arn": self.role_arn})
 
 
-def _stale_alarm(
-    name: str, args: BackupJobsArgs, job: BackupJobSpec, hours: int, opts: pulumi.ResourceOptions
-) -> None:
-    """Alarm when no run succeeded in ``hours``: hourly sums, every one missing or zero. In the
-    passive role the jobs are suspended, so missing data is fine and no action is taken."""
-    aws.cloudwatch.MetricAlarm(
-        f"{name}-stale",
-        name=f"reskflow-{job.object_name}-stale",
-        alarm_description=(
-            f"No successful {job.object_name} run in {hours} h: see `kubectl -n <namespace> get "
-            f"jobs -l app={job.object_name}` and the job's logs."
-        ),
-        namespace=METRIC_NAMESPACE,
-        metric_name=METRIC_NAME,
-        dimensions={"Job": job.object_name},
-        statistic="Sum",
-        period=3600,
-        evaluation_periods=hours,
-        datapoints_to_alarm=hours,
-        threshold=1,
-        comparison_operator="LessThanThreshold",
-        treat_missing_data="breaching" if args.active else "notBreaching",
-        actions_enabled=args.active,
-        alarm_actions=[args.alert_topic_arn],
-        ok_actions=[args.alert_topic_arn],
-        opts=opts,
-    )
+def stale_backup_alarms(jobs: Sequence[BackupJobSpec], active: bool) -> list[AlarmSpec]:
+    """For each job with a window: alarm when no run succeeded in it (hourly sums, each one
+    missing or zero). In the passive role the jobs are suspended: missing data is fine there and
+    the alarm takes no action."""
+    return [
+        AlarmSpec(
+            name=f"{job.object_name}-stale",
+            description=(
+                f"No successful {job.object_name} run in {hours} h: see `kubectl get jobs "
+                f"-l app={job.object_name}` and the job's logs"
+            ),
+            namespace=METRIC_NAMESPACE,
+            metric_name=METRIC_NAME,
+            dimensions={"Job": job.object_name},
+            statistic="Sum",
+            comparison="LessThanThreshold",
+            threshold=1,
+            period_seconds=3600,
+            evaluation_periods=hours,
+            treat_missing_data="breaching" if active else "notBreaching",
+            actions_enabled=active,
+        )
+        for job in jobs
+        if (hours := job.dump.stale_after_hours) is not None
+    ]
 
 
 class BackupJobs(pulumi.ComponentResource):

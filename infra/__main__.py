@@ -37,7 +37,13 @@ from components.backup import (  # noqa: E402
     BackupVaultArgs,
     VaultLock,
 )
-from components.backup_jobs import DUMPS, BackupJobs, BackupJobsArgs, BackupJobSpec  # noqa: E402
+from components.backup_jobs import (  # noqa: E402
+    DUMPS,
+    BackupJobs,
+    BackupJobsArgs,
+    BackupJobSpec,
+    stale_backup_alarms,
+)
 from components.common import BACKUP_TAG_KEY, BACKUP_TAG_VALUE  # noqa: E402
 from components.kms import RegionalKey, RegionalKeyArgs  # noqa: E402
 from components.replication import (  # noqa: E402
@@ -283,7 +289,7 @@ def build(settings: StackSettings) -> None:
     api = build_traffic(settings, regional)
     # Replication-lag alarms of the data tiers (RDS, ElastiCache, DocumentDB) join this list.
     lag_alarms: list[AlarmSpec] = []
-    alerts = build_alarms(settings, regional, key, api, lag_alarms)
+    alerts = build_alarms(settings, regional, key, api, [*lag_alarms, *workload_alarms(settings)])
     pulumi.export("backupVaultArn", vault.vault_arn)
     pulumi.export("healthCheckId", api.health_check_id)
     pulumi.export("alertsTopicArn", alerts.topic_arn)
@@ -292,7 +298,7 @@ def build(settings: StackSettings) -> None:
         provider,
         key.key_arn,
         placeholder_database_endpoints(settings),
-        placeholder_alert_topic_arn(settings),
+        alerts.topic_arn,
     )
 
     pulumi.export("region", settings.region)
@@ -318,19 +324,17 @@ def placeholder_database_endpoints(settings: StackSettings) -> dict[str, str]:
     }
 
 
-def placeholder_alert_topic_arn(settings: StackSettings) -> str:
-    """PLACEHOLDER until the alarms tier is wired in: replace with its SNS topic's ARN."""
-    return f"arn:aws:sns:{settings.region}:{settings.account_id}:reskflow-dr-alerts"
-
-
 def kubernetes_provider(settings: StackSettings, workloads: WorkloadSettings) -> k8s.Provider:
     """The stack's only Kubernetes provider, for the region's cluster (default providers are
-    disabled). The kubeconfig travels as a secret Output, so the engine encrypts it in state.
-    The cluster identifier is the cluster's OIDC issuer: rotating credentials in the kubeconfig
-    updates the provider instead of replacing every object, and a new cluster replaces them."""
+    disabled). A kubeconfig from config travels as a secret Output (encrypted in state); without
+    one the provider reads the runner's kubeconfig, pinned to the stack's context. The cluster
+    identifier is the cluster's OIDC issuer: rotating credentials updates the provider instead of
+    replacing every object, and a new cluster replaces them."""
+    kubeconfig = workloads.kubeconfig
     return k8s.Provider(
         f"k8s-{settings.region}",
-        kubeconfig=pulumi.Output.secret(workloads.kubeconfig.reveal()),
+        kubeconfig=None if kubeconfig is None else pulumi.Output.secret(kubeconfig.reveal()),
+        context=workloads.kube_context,
         cluster_identifier=workloads.oidc_issuer,
         enable_server_side_apply=True,
     )
@@ -342,6 +346,28 @@ def tier_storage_classes(settings: StackSettings) -> dict[str, str]:
     return {e.prefix.rstrip("/"): e.storage_class for e in backups.expiries if e.storage_class}
 
 
+def backup_job_specs(settings: StackSettings) -> list[BackupJobSpec]:
+    """The enabled backup jobs with their schedule, tool image and the tier's storage class."""
+    w = settings.workloads
+    if w is None:
+        return []
+    storage_classes = tier_storage_classes(settings)
+    return [
+        BackupJobSpec(
+            name=name,
+            schedule=schedule,
+            image=w.backup_images.for_engine(DUMPS[name].engine),
+            storage_class=storage_classes[DUMPS[name].tier],
+        )
+        for name, schedule in w.backup_schedules.items()
+    ]
+
+
+def workload_alarms(settings: StackSettings) -> list[AlarmSpec]:
+    """Missing-success alarms of the backup jobs, for the alarms tier."""
+    return stale_backup_alarms(backup_job_specs(settings), settings.role == "active")
+
+
 def build_workloads(
     settings: StackSettings,
     aws_provider: aws.Provider,
@@ -350,10 +376,15 @@ def build_workloads(
     alert_topic_arn: pulumi.Input[str],
 ) -> None:
     """Services sized for the role, degraded-mode config and backup CronJobs (when the stack
-    has a kubeconfig)."""
+    names a cluster)."""
     w = settings.workloads
     if w is None:
         return
+    if w.oidc_region not in (None, settings.region):
+        pulumi.log.warn(
+            f"reskflow:clusterOidcProviderArn names a cluster in {w.oidc_region}: the backup jobs "
+            f"run on the {settings.region} cluster and cannot assume roles that trust another one"
+        )
     cluster = kubernetes_provider(settings, w)
     configured = {s.name: s for s in w.services}
     workloads = Workloads(
@@ -376,23 +407,13 @@ def build_workloads(
         ),
         opts=pulumi.ResourceOptions(providers=[cluster]),
     )
-    storage_classes = tier_storage_classes(settings)
-    jobs = [
-        BackupJobSpec(
-            name=name,
-            schedule=schedule,
-            image=w.backup_images.for_engine(DUMPS[name].engine),
-            storage_class=storage_classes[DUMPS[name].tier],
-        )
-        for name, schedule in w.backup_schedules.items()
-    ]
     BackupJobs(
         "backup-jobs",
         BackupJobsArgs(
             namespace=workloads.namespace,
             region=settings.region,
             active=settings.role == "active",
-            jobs=jobs,
+            jobs=backup_job_specs(settings),
             bucket_name=settings.bucket_name("backups", settings.region),
             kms_key_arn=kms_key_arn,
             database_endpoints=database_endpoints,

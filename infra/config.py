@@ -231,7 +231,10 @@ class BackupImages:
 class WorkloadSettings:
     """The Kubernetes side of the stack: cluster access, services, degraded mode, backup jobs."""
 
-    kubeconfig: SecretText
+    kubeconfig: SecretText | None
+    """Kubeconfig contents (a secret); None: the runner's own kubeconfig, at ``kube_context``."""
+    kube_context: str | None
+    """Context to use inside the kubeconfig."""
     oidc_provider_arn: str
     namespace: str
     services: tuple[ServiceSettings, ...]
@@ -241,6 +244,12 @@ class WorkloadSettings:
     backup_schedules: Mapping[str, str]
     """Enabled backup jobs (names from ``components.backup_jobs.DUMPS``) and their cron schedule."""
     backup_images: BackupImages
+
+    @property
+    def oidc_region(self) -> str | None:
+        """Region of an EKS cluster's issuer (None for other issuers)."""
+        eks = _EKS_ISSUER_RE.match(self.oidc_issuer)
+        return None if eks is None else eks.group(1)
 
     @property
     def oidc_issuer(self) -> str:
@@ -275,7 +284,7 @@ class StackSettings:
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     traffic: TrafficSettings = field(kw_only=True)
     workloads: WorkloadSettings | None = None
-    """Kubernetes workloads; None when the stack has no ``reskflow:kubeconfig``."""
+    """Kubernetes workloads; None when the stack names no cluster (kubeconfig or context)."""
 
     @property
     def holds_kms_primary(self) -> bool:
@@ -538,16 +547,24 @@ KEYS: tuple[Key, ...] = (
     ),
     # Kubernetes workloads (components/workloads.py, components/backup_jobs.py)
     Key(
+        f"{PROJECT}:kubeContext",
+        "string",
+        "unset",
+        "Context of the region's cluster: in `reskflow:kubeconfig` when that is set, else in the "
+        "kubeconfig of whoever runs Pulumi (`KUBECONFIG` or `~/.kube/config`). With neither "
+        "key the stack declares no Kubernetes objects and the other workload keys must be unset.",
+    ),
+    Key(
         f"{PROJECT}:kubeconfig",
         "secret string",
         "unset",
-        "Kubeconfig of the region's cluster, set with `pulumi config set --secret`. Unset: the "
-        "stack declares no Kubernetes objects and every other workload key must be unset too.",
+        "Kubeconfig of the region's cluster (for CI), always a secret: `pulumi config set "
+        "--secret reskflow:kubeconfig < kubeconfig.yaml`. Unset: the runner's own kubeconfig.",
     ),
     Key(
         f"{PROJECT}:clusterOidcProviderArn",
         "string",
-        "required with a kubeconfig",
+        "required with a cluster",
         "ARN of the cluster's IAM OIDC provider (`arn:aws:iam::<accountId>:oidc-provider/oidc.eks."
         "<region>.amazonaws.com/id/<ID>`); the backup jobs' IAM roles trust it (IRSA).",
     ),
@@ -562,7 +579,7 @@ KEYS: tuple[Key, ...] = (
     Key(
         f"{PROJECT}:imageTag",
         "string",
-        "required with a kubeconfig",
+        "required with a cluster",
         "Release tag of every service image; `latest` is refused (both regions must run one "
         "build).",
     ),
@@ -1035,6 +1052,7 @@ _WORKLOAD_KEYS = tuple(
     f"{PROJECT}:{name}"
     for name in (
         "kubeconfig",
+        "kubeContext",
         "clusterOidcProviderArn",
         "namespace",
         "imageRegistry",
@@ -1049,6 +1067,7 @@ _WORKLOAD_KEYS = tuple(
 )
 _OIDC_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):oidc-provider/([A-Za-z0-9.-]+(?:/[\w.-]+)*)$")
 _EKS_ISSUER_RE = re.compile(r"^oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/id/[0-9A-Z]{32}$")
+_CONTEXT_RE = re.compile(r"^[\w.:/@-]{1,253}$")
 _NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SERVICE_FIELDS = ("replicas", "maxReplicas", "image")
 _IMAGE_FIELDS = {
@@ -1078,13 +1097,13 @@ def _image(key: str, value: Any) -> str:
     return str(value)
 
 
-def _oidc_provider_arn(value: str | None, region: str, account_id: str) -> str:
+def _oidc_provider_arn(value: str | None, account_id: str) -> str:
     key = f"{PROJECT}:clusterOidcProviderArn"
     if not value:
         raise ConfigError(
             key,
             None,
-            "required with a kubeconfig: the ARN of the cluster's IAM OIDC provider "
+            "required with a cluster: the ARN of the cluster's IAM OIDC provider "
             "(`aws iam list-open-id-connect-providers`)",
         )
     match = _OIDC_ARN_RE.match(value)
@@ -1094,11 +1113,6 @@ def _oidc_provider_arn(value: str | None, region: str, account_id: str) -> str:
         )
     if match.group(1) != account_id:
         raise ConfigError(key, value, f"the provider must be in account {account_id}")
-    eks = _EKS_ISSUER_RE.match(match.group(2))
-    if eks is not None and eks.group(1) != region:
-        raise ConfigError(
-            key, value, f"that cluster is in {eks.group(1)}; the {region} stack needs its own"
-        )
     return value
 
 
@@ -1178,15 +1192,22 @@ def _backup_images(raw: str | None) -> BackupImages:
 def _workloads(
     raw: Mapping[str, str], secret_keys: Collection[str], region: str, account_id: str
 ) -> WorkloadSettings | None:
-    """The workload section, or None when the stack has no kubeconfig (and no workload key)."""
-    kube_key = f"{PROJECT}:kubeconfig"
-    kubeconfig = raw.get(kube_key)
-    if not kubeconfig:
-        stray = [name for name in _WORKLOAD_KEYS if name in raw and name != kube_key]
+    """The workload section, or None when the stack names no cluster (and no workload key)."""
+    kube_key, context_key = f"{PROJECT}:kubeconfig", f"{PROJECT}:kubeContext"
+    kubeconfig, context = raw.get(kube_key) or None, raw.get(context_key) or None
+    if kubeconfig is None and context is None:
+        stray = [name for name in _WORKLOAD_KEYS if raw.get(name)]
         if stray:
-            raise ConfigError(kube_key, None, f"required when {', '.join(stray)} is set")
+            raise ConfigError(
+                context_key,
+                None,
+                f"a cluster is required when {', '.join(stray)} is set: a context of your "
+                f"kubeconfig, or the whole kubeconfig as the secret {kube_key}",
+            )
         return None
-    if kube_key not in secret_keys:
+    if context is not None and not _CONTEXT_RE.match(context):
+        raise ConfigError(context_key, context, "expected a kubeconfig context name")
+    if kubeconfig is not None and kube_key not in secret_keys:
         raise ConfigError(
             kube_key,
             "(plain text, not shown)",
@@ -1204,9 +1225,10 @@ def _workloads(
     if tag is not None and (problem := tag_problem(tag)) is not None:
         raise ConfigError(f"{PROJECT}:imageTag", tag, problem)
     return WorkloadSettings(
-        kubeconfig=SecretText(kubeconfig),
+        kubeconfig=None if kubeconfig is None else SecretText(kubeconfig),
+        kube_context=context,
         oidc_provider_arn=_oidc_provider_arn(
-            raw.get(f"{PROJECT}:clusterOidcProviderArn"), region, account_id
+            raw.get(f"{PROJECT}:clusterOidcProviderArn"), account_id
         ),
         namespace=_namespace(raw.get(f"{PROJECT}:namespace")),
         services=_services(raw.get(f"{PROJECT}:services"), registry, tag, ceiling),
