@@ -209,27 +209,43 @@ def test_each_role_writes_only_its_own_prefix_with_the_regional_key(job: str) ->
 # --------------------------------------------------------------------------------------------
 
 
+def backup_alarms(p: Any) -> dict[str, dict[str, Any]]:
+    found = p.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    return {r.inputs["name"]: r.inputs for r in found if r.name.startswith("alerts-backup-")}
+
+
 def test_daily_jobs_alarm_when_no_run_succeeded_for_26_hours() -> None:
     p = plan("prod")
-    alarms = {
-        r.inputs["name"]: r.inputs for r in p.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    }
+    alarms = backup_alarms(p)
     assert set(alarms) == {f"reskflow-backup-{j}-stale" for j in JOB_NAMES if j.endswith("daily")}
     for name, a in alarms.items():
         assert a["namespace"] == "ReskFlow/Backups" and a["metricName"] == "BackupSucceeded"
         assert a["period"] * a["evaluationPeriods"] == 26 * 3600, name
-        assert a["datapointsToAlarm"] == a["evaluationPeriods"], name
+        assert "datapointsToAlarm" not in a, name  # defaults to every period: all must miss
         assert (a["comparisonOperator"], a["threshold"]) == ("LessThanThreshold", 1), name
         assert a["treatMissingData"] == "breaching" and a["actionsEnabled"] is True, name
-        assert a["alarmActions"] == ["arn:aws:sns:us-east-1:123456789012:reskflow-dr-alerts"]
+        assert a["alarmActions"] == [p.outputs["alertsTopicArn"]], name
         job = name.removeprefix("reskflow-").removesuffix("-stale")
         assert a["dimensions"] == {"Job": job}
 
 
+def test_jobs_alert_the_alarm_tiers_topic() -> None:
+    p = plan("prod")
+    topic = p.outputs["alertsTopicArn"]
+    assert topic.startswith("arn:aws:sns:us-east-1:123456789012:")
+    for job in JOB_NAMES:
+        assert plain_env(step(p, job, "upload"))["ALERT_TOPIC_ARN"] == topic
+        doc = policy_doc(named(p, f"backup-jobs-{job}-policy"))
+        (publish,) = [s for s in doc["Statement"] if s["Sid"] == "PublishFailures"]
+        assert publish["Resource"] == topic
+
+
 def test_passive_alarms_stay_quiet() -> None:
-    for a in plan("dr").of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
-        assert a.inputs["treatMissingData"] == "notBreaching"
-        assert a.inputs["actionsEnabled"] is False
+    alarms = backup_alarms(plan("dr"))
+    assert len(alarms) == 3
+    for a in alarms.values():
+        assert a["treatMissingData"] == "notBreaching"
+        assert a["actionsEnabled"] is False
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,7 +315,7 @@ def test_a_failed_dump_alerts_and_fails_the_pod(sandbox: dict[str, Any]) -> None
     code, calls = run_step(sandbox, "postgres-daily", "upload")
     assert code == 1
     (alert,) = [c for c in calls if c.startswith("aws sns publish")]
-    assert "--topic-arn arn:aws:sns:us-east-1:123456789012:reskflow-dr-alerts" in alert
+    assert f"--topic-arn {plan('prod').outputs['alertsTopicArn']}" in alert
     assert "dump step failed (exit code 3)" in alert
     assert not [c for c in calls if c.startswith("aws s3")]
 

@@ -10,7 +10,7 @@ import pytest
 from infra.config import load_settings
 from reskflow_dr import cli
 from reskflow_dr.engine import run_program
-from reskflow_dr.preview import ROOT
+from reskflow_dr.preview import ROOT, preview
 from reskflow_dr.stackfiles import load_stack
 from tests.workload_plans import manifest, plan
 
@@ -90,12 +90,6 @@ current-context: x
         ("reskflow:namespace=kube-system", "reskflow:namespace", "not 'default' nor 'kube-*'"),
         ("reskflow:namespace=Reskflow", "reskflow:namespace", "DNS label"),
         (
-            "reskflow:clusterOidcProviderArn=arn:aws:iam::123456789012:oidc-provider/"
-            "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
-            "reskflow:clusterOidcProviderArn",
-            "that cluster is in us-west-2; the us-east-1 stack needs its own",
-        ),
-        (
             "reskflow:clusterOidcProviderArn=arn:aws:iam::999999999999:oidc-provider/x.example",
             "reskflow:clusterOidcProviderArn",
             "must be in account 123456789012",
@@ -105,7 +99,12 @@ current-context: x
             "reskflow:clusterOidcProviderArn",
             "expected arn:aws:iam::",
         ),
-        ("reskflow:kubeconfig=", "reskflow:kubeconfig", "required when reskflow:clusterOidc"),
+        (
+            "reskflow:kubeContext=",
+            "reskflow:kubeContext",
+            "a cluster is required when reskflow:clusterOidcProviderArn, reskflow:imageTag is set",
+        ),
+        ("reskflow:kubeContext=two words", "reskflow:kubeContext", "a kubeconfig context name"),
     ],
 )
 def test_bad_workload_config_is_one_line_and_exit_2(
@@ -129,7 +128,7 @@ def test_a_plain_text_kubeconfig_is_refused_without_echoing_it(
     assert SENTINEL not in err
 
 
-def test_without_a_kubeconfig_the_stack_declares_no_kubernetes_objects() -> None:
+def test_without_a_cluster_the_stack_declares_no_kubernetes_objects() -> None:
     config = load_stack(ROOT, "prod")
     values = {k: v for k, v in config.values.items() if not k.startswith("reskflow:kube")}
     values.pop("reskflow:clusterOidcProviderArn")
@@ -142,20 +141,31 @@ def test_without_a_kubeconfig_the_stack_declares_no_kubernetes_objects() -> None
     assert [r for r in p.resources if r.type == "aws:s3/bucket:Bucket"]
 
 
-def test_the_kubeconfig_never_appears_in_the_plan_or_the_settings() -> None:
+def test_a_kubeconfig_from_config_never_appears_in_the_plan_or_the_settings() -> None:
     config = load_stack(ROOT, "prod")
-    real = dataclasses.replace(config, values={**config.values, "reskflow:kubeconfig": KUBECONFIG})
-    assert "reskflow:kubeconfig" in real.secret_keys
+    real = dataclasses.replace(
+        config,
+        values={**config.values, "reskflow:kubeconfig": KUBECONFIG},
+        secret_keys=config.secret_keys | {"reskflow:kubeconfig"},
+    )
     settings = load_settings(real.values, "prod", secret_keys=real.secret_keys)
-    assert settings.workloads is not None
+    assert settings.workloads is not None and settings.workloads.kubeconfig is not None
     assert settings.workloads.kubeconfig.reveal() == KUBECONFIG
     assert SENTINEL not in repr(settings) and SENTINEL not in str(settings.workloads)
     p = run_program(real, settings.account_id, settings.region)
     (provider,) = p.of_type("pulumi:providers:kubernetes")
     assert provider.inputs["kubeconfig"] == "[secret]"
-    everything = json.dumps(p.to_json()) + json.dumps(p.diagnostics)
-    assert SENTINEL not in everything
-    assert "[secret]" in json.dumps(p.to_json()["config"]["reskflow:kubeconfig"])
+    assert provider.inputs["context"] == "reskflow-us-east-1"
+    assert SENTINEL not in json.dumps(p.to_json()) + json.dumps(p.diagnostics)
+
+
+def test_without_a_kubeconfig_the_provider_uses_the_stacks_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    (provider,) = preview("dr").of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "reskflow-us-west-2"
+    assert "kubeconfig" not in provider.inputs
 
 
 def test_the_kubernetes_provider_is_keyed_to_the_cluster_not_the_credentials() -> None:
@@ -171,3 +181,13 @@ def test_images_default_to_the_stacks_own_regional_registry() -> None:
         deployment = manifest(plan(stack), "Deployment", "order-service")
         image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
         assert image == f"123456789012.dkr.ecr.{region}.amazonaws.com/reskflow/order-service:1.0.0"
+
+
+def test_an_oidc_provider_of_another_regions_cluster_is_warned_about() -> None:
+    other = (
+        "reskflow:clusterOidcProviderArn=arn:aws:iam::123456789012:oidc-provider/"
+        "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    )
+    (warning,) = [d for d in preview("prod", [other]).diagnostics if "OidcProvider" in d]
+    assert "names a cluster in us-west-2" in warning and "us-east-1 cluster" in warning
+    assert not [d for d in plan("prod").diagnostics if "OidcProvider" in d]

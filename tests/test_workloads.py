@@ -12,6 +12,7 @@ import pytest
 
 from components.k8s import KUBERNETES_VERSION
 from reskflow_dr import render
+from tests.conftest import belongs_to_workloads
 from tests.workload_plans import (
     SERVICE_NAMES,
     changed_paths,
@@ -175,7 +176,7 @@ def workload_resources(p: Any) -> dict[str, Any]:
     return {
         r.urn: r
         for r in p.resources
-        if "reskflow:workloads:" in r.urn or r.type == "pulumi:providers:kubernetes"
+        if belongs_to_workloads(r) or r.type == "pulumi:providers:kubernetes"
     }
 
 
