@@ -58,6 +58,8 @@ class Dump:
     """``activeDeadlineSeconds`` of each run."""
     stale_after_hours: int | None
     """Window of the missing-success alarm; None: no such alarm (see module docstring)."""
+    on_by_default: bool = True
+    """Whether the job runs unless config says otherwise."""
 
 
 _PG_DUMP = f"pg_dump -v -Fc -Z9 -f {OUT_DIR}/reskflow.dump"
@@ -80,12 +82,14 @@ DUMPS: dict[str, Dump] = {
         "30 2 * * *",
         'printf \'password: "%s"\\n\' "$MONGODB_PASSWORD" > /tmp/mongodump.yaml && '
         'mongodump --config=/tmp/mongodump.yaml --uri="mongodb://$MONGODB_HOST:$MONGODB_PORT/'
-        '?tls=true&authSource=admin" --username="$MONGODB_USERNAME" '
-        f"--readPreference=secondary --gzip --archive={OUT_DIR}/reskflow.archive.gz",
+        '?tls=true&tlsInsecure=true&authSource=admin" --username="$MONGODB_USERNAME" '
+        f"--readPreference=secondaryPreferred --gzip --archive={OUT_DIR}/reskflow.archive.gz",
         3 * 3600,
         26,
     ),
-    # The remote form of the seed's BGSAVE + copy of dump.rdb: the server streams a snapshot.
+    # The remote form of the seed's BGSAVE + copy of dump.rdb: the server streams a snapshot
+    # (SYNC). Off by default: ElastiCache, which the data tier uses, refuses SYNC; its own daily
+    # snapshots and the Global Datastore's replica are the Redis copies there.
     "redis-daily": Dump(
         "redis",
         "daily",
@@ -93,6 +97,7 @@ DUMPS: dict[str, Dump] = {
         f'redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --tls --rdb {OUT_DIR}/dump.rdb',
         3600,
         26,
+        on_by_default=False,
     ),
 }
 
@@ -168,6 +173,8 @@ class BackupJobsArgs:
     """The regional key every upload is encrypted with (``--sse-kms-key-id``)."""
     database_endpoints: Mapping[str, pulumi.Input[str]]
     """Host name per engine, from the database tier."""
+    postgres_database: str
+    """Name of the PostgreSQL database to dump."""
     alert_topic_arn: pulumi.Input[str]
     """SNS topic (alarms tier) for failures."""
     oidc_provider_arn: str
@@ -179,7 +186,7 @@ class BackupJobsArgs:
 
 
 def dump_env(
-    engine: str, endpoints: Mapping[str, pulumi.Input[str]]
+    engine: str, endpoints: Mapping[str, pulumi.Input[str]], postgres_database: str
 ) -> list[k8s.core.v1.EnvVarArgs]:
     """Connection settings in the variables each tool reads; secrets by reference."""
     store = kx.DATASTORES[engine]
@@ -189,7 +196,7 @@ def dump_env(
                 {
                     "PGHOST": endpoints[engine],
                     "PGPORT": str(store.port),
-                    "PGDATABASE": "reskflow",
+                    "PGDATABASE": postgres_database,
                     "PGSSLMODE": "require",
                 }
             ),
@@ -276,7 +283,10 @@ def _dump_container(args: BackupJobsArgs, job: BackupJobSpec) -> k8s.core.v1.Con
         image=job.image,
         image_pull_policy="IfNotPresent",
         command=["/bin/sh", "-c", DUMP_SCRIPT.format(command=job.dump.command)],
-        env=[*dump_env(job.dump.engine, args.database_endpoints), *kx.plain_env({"HOME": "/tmp"})],
+        env=[
+            *dump_env(job.dump.engine, args.database_endpoints, args.postgres_database),
+            *kx.plain_env({"HOME": "/tmp"}),
+        ],
         resources=k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": "250m", "memory": "512Mi"}, limits={"cpu": "2", "memory": "2Gi"}
         ),

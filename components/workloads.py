@@ -105,6 +105,8 @@ class AppServiceArgs:
     """Plain environment shared by every service (region, role, read-only flag)."""
     database_endpoints: Mapping[str, pulumi.Input[str]]
     """Host name per data store engine (``postgres``, ``redis``, ``mongodb``)."""
+    postgres_database: str
+    """Name of the PostgreSQL database (``DATABASE_NAME``)."""
     degraded_config_map: pulumi.Input[str]
     """Name of the degraded-mode ConfigMap to mount."""
 
@@ -123,6 +125,8 @@ class WorkloadsArgs:
     """The services, already sized for the role."""
     database_endpoints: Mapping[str, pulumi.Input[str]]
     """Host name per data store engine, from the database tier."""
+    postgres_database: str
+    """Name of the PostgreSQL database the services use."""
     degraded_level: str
     """Degraded-mode level in force (GREEN, YELLOW, ORANGE, RED)."""
 
@@ -195,6 +199,8 @@ def _container(args: AppServiceArgs) -> k8s.core.v1.ContainerArgs:
     )
     for engine in svc.spec.datastores:
         env += kx.datastore_env(engine, args.database_endpoints)
+    if "postgres" in svc.spec.datastores:
+        env += kx.plain_env({"DATABASE_NAME": args.postgres_database})
     return k8s.core.v1.ContainerArgs(
         name=svc.spec.name,
         image=svc.image,
@@ -449,6 +455,7 @@ class Workloads(pulumi.ComponentResource):
                     namespace=ns,
                     environment=environment,
                     database_endpoints=args.database_endpoints,
+                    postgres_database=args.postgres_database,
                     degraded_config_map=degraded.metadata.name,
                 ),
                 opts=child,

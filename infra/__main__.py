@@ -44,7 +44,16 @@ from components.backup_jobs import (  # noqa: E402
     BackupJobSpec,
     stale_backup_alarms,
 )
+from components.cache import GlobalCache, GlobalCacheArgs  # noqa: E402
 from components.common import BACKUP_TAG_KEY, BACKUP_TAG_VALUE  # noqa: E402
+from components.database import (  # noqa: E402
+    PostgresArgs,
+    PostgresBackupCopy,
+    PostgresBackupCopyArgs,
+    PostgresDatabase,
+)
+from components.datanet import Placement  # noqa: E402
+from components.docdb import DocumentCluster, DocumentClusterArgs  # noqa: E402
 from components.kms import RegionalKey, RegionalKeyArgs  # noqa: E402
 from components.replication import (  # noqa: E402
     BucketReplication,
@@ -56,9 +65,13 @@ from components.storage import SecureBucket, SecureBucketArgs  # noqa: E402
 from components.traffic import FailoverEndpoint, FailoverEndpointArgs  # noqa: E402
 from components.workloads import SERVICES, ServiceDeployment, Workloads, WorkloadsArgs  # noqa: E402
 from infra.config import (  # noqa: E402
+    DOCDB_GLOBAL_IDENTIFIER,
     KMS_PRIMARY_REGION,
+    POSTGRES_IDENTIFIER_PREFIX,
+    REDIS_GLOBAL_SUFFIX,
     REPLICATION_TIME_MINUTES,
     ConfigError,
+    Secret,
     StackSettings,
     WorkloadSettings,
     load_settings,
@@ -226,6 +239,164 @@ def build_alarms(
     )
 
 
+def _secret_input(secret: Secret | None) -> pulumi.Output[str] | None:
+    """A secret config value as a secret Output: the engine stores and shows it encrypted."""
+    return None if secret is None else pulumi.Output.secret(secret.value)
+
+
+def build_data_tier(
+    settings: StackSettings,
+    regional: pulumi.ResourceOptions,
+    key: RegionalKey,
+    peer_key_arn: pulumi.Input[str],
+) -> tuple[list[AlarmSpec], dict[str, pulumi.Output[str]]]:
+    """PostgreSQL (primary or replica, by role), Redis and DocumentDB (members of global stores,
+    by home region); the failover and failback runbook is docs/database-failover.md. Returns the
+    replication-lag alarms of the replicas this stack holds, and the host name of this region's
+    member of each store (the workloads connect to their own region's)."""
+    db, region = settings.database, settings.region
+    placement = Placement(
+        db.network.vpc_id, db.network.private_subnet_ids, db.network.allowed_security_group_ids
+    )
+    pg = db.postgres
+    postgres = PostgresDatabase(
+        "postgres",
+        PostgresArgs(
+            name_prefix=POSTGRES_IDENTIFIER_PREFIX,
+            generation=db.generation,
+            source_arn=db.source_arn,
+            retained_generations=db.retained_generations,
+            instance_class=pg.instance_class,
+            engine_version=pg.engine_version,
+            allocated_storage_gb=pg.allocated_storage_gb,
+            max_allocated_storage_gb=pg.max_allocated_storage_gb,
+            backup_retention_days=pg.backup_retention_days,
+            database_name=pg.database_name,
+            master_username=pg.master_username,
+            kms_key_arn=key.key_arn,
+            placement=placement,
+        ),
+        opts=regional,
+    )
+    if settings.role == "active" and settings.peer_deployed and not settings.peer_lost:
+        PostgresBackupCopy(
+            "postgres-backups",
+            PostgresBackupCopyArgs(
+                postgres.arn, settings.peer_region, peer_key_arn, pg.backup_retention_days
+            ),
+            opts=regional,
+        )
+    cache = GlobalCache(
+        "redis",
+        GlobalCacheArgs(
+            replication_group_id=f"{REDIS_GLOBAL_SUFFIX}-{region}",
+            home=db.home,
+            global_datastore_suffix=REDIS_GLOBAL_SUFFIX,
+            global_datastore_id=db.cache_global_datastore_id,
+            node_type=db.redis.node_type,
+            engine_version=db.redis.engine_version,
+            nodes=db.redis.nodes_per_region,
+            snapshot_retention_days=db.redis.snapshot_retention_days,
+            kms_key_arn=key.key_arn,
+            auth_token=_secret_input(db.cache_auth_token),
+            placement=placement,
+        ),
+        opts=regional,
+    )
+    documents = DocumentCluster(
+        "docdb",
+        DocumentClusterArgs(
+            cluster_identifier=f"{DOCDB_GLOBAL_IDENTIFIER}-{region}",
+            home=db.home,
+            global_cluster_identifier=DOCDB_GLOBAL_IDENTIFIER,
+            engine_version=db.docdb.engine_version,
+            parameter_group_family=db.docdb.parameter_group_family,
+            instance_class=db.docdb.instance_class,
+            instances=db.docdb.instances_per_region,
+            backup_retention_days=db.docdb.backup_retention_days,
+            kms_key_arn=key.key_arn,
+            master_username=db.docdb.master_username if db.home else None,
+            master_password=_secret_input(db.docdb_master_password),
+            placement=placement,
+        ),
+        opts=regional,
+    )
+
+    pulumi.export("dbGeneration", db.generation)
+    pulumi.export(
+        "postgres",
+        {
+            "role": "replica" if db.source_arn else "primary",
+            "generation": db.generation,
+            "identifier": postgres.identifier,
+            "arn": postgres.arn,
+            "endpoint": postgres.endpoint,
+            "sourceArn": db.source_arn,
+            "masterUserSecretArn": postgres.master_user_secret_arn,
+            "retainedIdentifiers": postgres.retained_identifiers,
+        },
+    )
+    pulumi.export(
+        "redis",
+        {
+            "globalPrimaryRegion": db.cache_primary_region,
+            "globalDatastoreId": cache.global_datastore_id,
+            "arn": cache.arn,
+            "primaryEndpoint": cache.primary_endpoint,
+            "readerEndpoint": cache.reader_endpoint,
+        },
+    )
+    pulumi.export(
+        "docdb",
+        {
+            "globalPrimaryRegion": db.docdb_primary_region,
+            "globalClusterIdentifier": DOCDB_GLOBAL_IDENTIFIER,
+            "arn": documents.arn,
+            "endpoint": documents.endpoint,
+            "readerEndpoint": documents.reader_endpoint,
+        },
+    )
+    if db.home:
+        pulumi.export("cacheGlobalDatastoreId", cache.global_datastore_id)
+    endpoints = {
+        "postgres": postgres.address,
+        "redis": cache.primary_endpoint,
+        "mongodb": documents.endpoint,
+    }
+    return replica_lag_alarms(settings, postgres.identifier), endpoints
+
+
+def replica_lag_alarms(
+    settings: StackSettings, postgres_identifier: pulumi.Input[str]
+) -> list[AlarmSpec]:
+    """Lag alarms where this stack holds the receiving side: the PostgreSQL read replica (RDS
+    `ReplicaLag`, seconds) and the secondary DocumentDB cluster (`GlobalClusterReplicationLag`,
+    milliseconds). ElastiCache's `GlobalDatastoreReplicationLag` is not alarmed yet: its
+    CloudWatch dimensions are not confirmed here (see docs/backup-and-traffic.md)."""
+    db, alarms = settings.database, settings.alarms
+    specs = []
+    if db.source_arn is not None:
+        specs.append(
+            alarms.lag_alarm(
+                "postgres-replica-lag",
+                "AWS/RDS",
+                "ReplicaLag",
+                {"DBInstanceIdentifier": postgres_identifier},
+            )
+        )
+    if settings.region != db.docdb_primary_region:
+        specs.append(
+            alarms.lag_alarm(
+                "docdb-replication-lag",
+                "AWS/DocDB",
+                "GlobalClusterReplicationLag",
+                {"DBClusterIdentifier": f"{DOCDB_GLOBAL_IDENTIFIER}-{settings.region}"},
+                milliseconds=True,
+            )
+        )
+    return specs
+
+
 def build(settings: StackSettings) -> None:
     provider = regional_provider(settings)
     regional = pulumi.ResourceOptions(providers=[provider])
@@ -285,10 +456,9 @@ def build(settings: StackSettings) -> None:
         )
         pulumi.export("replicationRoleArn", replication.role_arn)
 
+    lag_alarms, endpoints = build_data_tier(settings, regional, key, peer_key_arn)
     vault = build_backups(settings, regional, key)
     api = build_traffic(settings, regional)
-    # Replication-lag alarms of the data tiers (RDS, ElastiCache, DocumentDB) join this list.
-    lag_alarms: list[AlarmSpec] = []
     alerts = build_alarms(settings, regional, key, api, [*lag_alarms, *workload_alarms(settings)])
     pulumi.export("backupVaultArn", vault.vault_arn)
     pulumi.export("healthCheckId", api.health_check_id)
@@ -297,7 +467,7 @@ def build(settings: StackSettings) -> None:
         settings,
         provider,
         key.key_arn,
-        placeholder_database_endpoints(settings),
+        endpoints,
         alerts.topic_arn,
     )
 
@@ -312,16 +482,6 @@ def build(settings: StackSettings) -> None:
 # --------------------------------------------------------------------------------------------
 # Kubernetes workloads
 # --------------------------------------------------------------------------------------------
-
-
-def placeholder_database_endpoints(settings: StackSettings) -> dict[str, str]:
-    """PLACEHOLDER until the database tier is wired in: host names per engine under the reserved
-    ``.invalid`` domain, so nothing can connect to them by accident. Replace with the database
-    components' endpoint outputs (the region's own instance: primary or replica)."""
-    return {
-        engine: f"{engine}.{settings.region}.reskflow.invalid"
-        for engine in ("postgres", "redis", "mongodb")
-    }
 
 
 def kubernetes_provider(settings: StackSettings, workloads: WorkloadSettings) -> k8s.Provider:
@@ -403,6 +563,7 @@ def build_workloads(
                 for spec in SERVICES
             ],
             database_endpoints=database_endpoints,
+            postgres_database=settings.database.postgres.database_name,
             degraded_level=w.degraded_level,
         ),
         opts=pulumi.ResourceOptions(providers=[cluster]),
@@ -417,6 +578,7 @@ def build_workloads(
             bucket_name=settings.bucket_name("backups", settings.region),
             kms_key_arn=kms_key_arn,
             database_endpoints=database_endpoints,
+            postgres_database=settings.database.postgres.database_name,
             alert_topic_arn=alert_topic_arn,
             oidc_provider_arn=w.oidc_provider_arn,
             oidc_issuer=w.oidc_issuer,

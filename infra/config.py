@@ -15,12 +15,15 @@ import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from pulumi.runtime.config import is_config_secret
+
 from components.alarms import AlarmSpec
 from components.backup_jobs import DUMPS
+from components.database import instance_identifier
 from components.degraded_mode import LEVEL_NAMES
 from components.storage import Expiry
 from components.workloads import SERVICES
@@ -278,8 +281,11 @@ class StackSettings:
     peer_deployed: bool
     weekly_backup_storage_class: str
     retention: Retention
+    database: DatabaseSettings
     tags: Mapping[str, str] = field(default_factory=dict)
     aws_profile: str | None = None
+    peer_lost: bool = False
+    """The operator declares the peer region lost (``reskflow:peerLost``)."""
     backup: BackupSettings = field(default_factory=BackupSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     traffic: TrafficSettings = field(kw_only=True)
@@ -363,6 +369,151 @@ def store_catalog(retention: Retention, weekly_storage_class: str) -> tuple[Stor
 
 
 # --------------------------------------------------------------------------------------------
+# Data tier settings (PostgreSQL, Redis, DocumentDB)
+# --------------------------------------------------------------------------------------------
+
+#: The region whose stack created the ElastiCache Global Datastore and the DocumentDB global
+#: cluster, with their primary-born members. Fixed for their lifetime: whether a member was
+#: created as primary or as secondary is immutable in AWS, whoever is the global primary now.
+GLOBAL_STORES_HOME_REGION = KMS_PRIMARY_REGION
+
+POSTGRES_IDENTIFIER_PREFIX = f"{PROJECT}-postgres"
+#: The Global Datastore id is ``<AWS-assigned 5-letter region prefix>-<suffix>``.
+REDIS_GLOBAL_SUFFIX = f"{PROJECT}-redis"
+DOCDB_GLOBAL_IDENTIFIER = f"{PROJECT}-docdb"
+
+#: What AWS offers, kept as small allow-lists checked offline. PostgreSQL versions are major
+#: versions: RDS picks its default minor version and upgrades minors automatically.
+POSTGRES_ENGINE_VERSIONS: tuple[str, ...] = ("15", "16", "17")
+POSTGRES_INSTANCE_CLASSES: tuple[str, ...] = tuple(
+    f"db.{family}.{size}"
+    for family in ("m6g", "m6i", "m7g", "r6g", "r6i", "r7g")
+    for size in ("large", "xlarge", "2xlarge", "4xlarge")
+)
+#: Global Datastore needs Redis OSS 5.0.6 or later on M5/R5 node types or newer.
+REDIS_ENGINE_VERSIONS: tuple[str, ...] = ("6.2", "7.0", "7.1")
+REDIS_NODE_TYPES: tuple[str, ...] = tuple(
+    f"cache.{family}.{size}"
+    for family in ("m6g", "m7g", "r6g", "r7g")
+    for size in ("large", "xlarge", "2xlarge", "4xlarge")
+)
+#: DocumentDB global clusters run engine 4.0 or 5.0 on memory-optimized (R5/R6G) instances.
+DOCDB_ENGINE_VERSIONS: tuple[str, ...] = ("4.0.0", "5.0.0")
+DOCDB_INSTANCE_CLASSES: tuple[str, ...] = tuple(
+    f"db.{family}.{size}"
+    for family in ("r5", "r6g")
+    for size in ("large", "xlarge", "2xlarge", "4xlarge")
+)
+
+#: What the offline preview hands the program for a ``secure:`` value it cannot decrypt
+#: (``reskflow_dr.stackfiles.SECRET``); such a value is not validated offline.
+OFFLINE_SECRET = "[secret]"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret config value. Never printed; resources receive it as ``pulumi.Output.secret``."""
+
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return OFFLINE_SECRET
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """The network the data stores live in (owned elsewhere; this program only references it)."""
+
+    vpc_id: str
+    private_subnet_ids: tuple[str, ...]
+    allowed_security_group_ids: tuple[str, ...]
+    """Security groups (the applications') allowed to reach the data stores."""
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """RDS for PostgreSQL sizing and retention (the replica uses the same class and storage)."""
+
+    instance_class: str = "db.r6g.large"
+    engine_version: str = "16"
+    allocated_storage_gb: int = 100
+    max_allocated_storage_gb: int = 500
+    backup_retention_days: int = 7
+    database_name: str = "reskflow"
+    master_username: str = "reskflow_admin"
+
+    @property
+    def parameter_group_family(self) -> str:
+        return f"postgres{self.engine_version}"
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """ElastiCache for Redis OSS, one replication group per region in a Global Datastore."""
+
+    node_type: str = "cache.r6g.large"
+    engine_version: str = "7.1"
+    nodes_per_region: int = 2
+    snapshot_retention_days: int = 7
+
+
+@dataclass(frozen=True)
+class DocdbSettings:
+    """Amazon DocumentDB, one cluster per region in a global cluster."""
+
+    instance_class: str = "db.r6g.large"
+    engine_version: str = "5.0.0"
+    instances_per_region: int = 2
+    backup_retention_days: int = 7
+    master_username: str = "reskflowadmin"
+
+    @property
+    def parameter_group_family(self) -> str:
+        return "docdb" + ".".join(self.engine_version.split(".")[:2])
+
+
+def postgres_identifier(generation: int) -> str:
+    """RDS identifier of a PostgreSQL generation. Generation numbers are shared by both stacks
+    (each new instance, wherever it is, takes the next number), so identifiers never repeat."""
+    return instance_identifier(POSTGRES_IDENTIFIER_PREFIX, generation)
+
+
+def postgres_arn(account_id: str, region: str, generation: int) -> str:
+    """ARN of a PostgreSQL generation, derived without calling AWS."""
+    return f"arn:aws:rds:{region}:{account_id}:db:{postgres_identifier(generation)}"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """The data tier of one stack: where it runs, which PostgreSQL generations it declares, and
+    which region holds the global primaries of Redis and DocumentDB."""
+
+    network: NetworkSettings
+    home: bool
+    """This stack created the global stores (its region is :data:`GLOBAL_STORES_HOME_REGION`)."""
+    generation: int
+    """The live PostgreSQL generation: the primary (active) or the replica (passive)."""
+    retained_generations: tuple[int, ...]
+    """Earlier generations of this stack, kept declared, protected and fenced."""
+    source_arn: str | None
+    """ARN of the peer's primary the replica follows (passive), else ``None``."""
+    peer_generation: int | None
+    cache_primary_region: str
+    docdb_primary_region: str
+    cache_global_datastore_id: str | None
+    """Full Global Datastore id; needed by the stack that joins it as secondary."""
+    cache_auth_token: Secret | None
+    docdb_master_password: Secret | None
+    postgres: PostgresSettings = PostgresSettings()
+    redis: RedisSettings = RedisSettings()
+    docdb: DocdbSettings = DocdbSettings()
+
+    @property
+    def identifier(self) -> str:
+        return postgres_identifier(self.generation)
+
+
+# --------------------------------------------------------------------------------------------
 # The key registry
 # --------------------------------------------------------------------------------------------
 
@@ -416,6 +567,34 @@ _ALARM_FIELDS = {
     "lagThresholdSeconds": "lag_threshold_seconds",
     "lagPeriodSeconds": "lag_period_seconds",
     "lagEvaluationPeriods": "lag_evaluation_periods",
+}
+
+_NETWORK_FIELDS = {
+    "vpcId": "vpc_id",
+    "privateSubnetIds": "private_subnet_ids",
+    "allowedSecurityGroupIds": "allowed_security_group_ids",
+}
+_POSTGRES_FIELDS = {
+    "instanceClass": "instance_class",
+    "engineVersion": "engine_version",
+    "allocatedStorageGb": "allocated_storage_gb",
+    "maxAllocatedStorageGb": "max_allocated_storage_gb",
+    "backupRetentionDays": "backup_retention_days",
+    "databaseName": "database_name",
+    "masterUsername": "master_username",
+}
+_REDIS_FIELDS = {
+    "nodeType": "node_type",
+    "engineVersion": "engine_version",
+    "nodesPerRegion": "nodes_per_region",
+    "snapshotRetentionDays": "snapshot_retention_days",
+}
+_DOCDB_FIELDS = {
+    "instanceClass": "instance_class",
+    "engineVersion": "engine_version",
+    "instancesPerRegion": "instances_per_region",
+    "backupRetentionDays": "backup_retention_days",
+    "masterUsername": "master_username",
 }
 
 KEYS: tuple[Key, ...] = (
@@ -545,6 +724,110 @@ KEYS: tuple[Key, ...] = (
         "topic. It carries a token: set it with `pulumi config set --secret`; it must "
         "auto-confirm SNS subscriptions.",
     ),
+    # Data tier (PostgreSQL, Redis, DocumentDB): docs/database-failover.md
+    Key(
+        f"{PROJECT}:peerLost",
+        "boolean",
+        "`false`",
+        "The operator declares the peer region lost. Only then may this stack be `active` while "
+        "the peer's stack file still says `active` (a failover during a regional outage).",
+    ),
+    Key(
+        f"{PROJECT}:network",
+        "object",
+        "required",
+        "Where the data stores live (the network itself is not managed here): `vpcId`, "
+        "`privateSubnetIds` (at least two, in different Availability Zones) and "
+        "`allowedSecurityGroupIds` (the only sources allowed to reach the data stores).",
+        fields=tuple(_NETWORK_FIELDS),
+    ),
+    Key(
+        f"{PROJECT}:dbGeneration",
+        "integer",
+        "`1`",
+        "Generation of this stack's live PostgreSQL instance (identifier "
+        f"`{POSTGRES_IDENTIFIER_PREFIX}-g<N>`). Numbers are shared by both stacks: a new instance "
+        "takes a number above every one in use, so a replica's generation is above its source's.",
+    ),
+    Key(
+        f"{PROJECT}:peerDbGeneration",
+        "integer",
+        "required when `passive`",
+        "Generation of the peer's live (primary) instance: the replica's source ARN is derived "
+        "from it, the account id and the peer region (`pulumi stack output dbGeneration`).",
+    ),
+    Key(
+        f"{PROJECT}:retainedDbGenerations",
+        "list",
+        "`[]`",
+        "Earlier generations of this stack, each below `dbGeneration`: kept declared, protected, "
+        "deletion-protected and fenced (no ingress) after a failback.",
+    ),
+    Key(
+        f"{PROJECT}:cachePrimaryRegion",
+        "string",
+        f"`{GLOBAL_STORES_HOME_REGION}`",
+        "Region of the Redis Global Datastore's primary. It changes only through the ElastiCache "
+        "failover API; record it here afterwards. Must be this region when `active` and the peer "
+        "region when `passive`.",
+    ),
+    Key(
+        f"{PROJECT}:docdbPrimaryRegion",
+        "string",
+        f"`{GLOBAL_STORES_HOME_REGION}`",
+        "Region of the DocumentDB global cluster's primary; same rules as `cachePrimaryRegion` "
+        "(switchover or failover API first, then this key).",
+    ),
+    Key(
+        f"{PROJECT}:cacheGlobalDatastoreId",
+        "string",
+        f"required outside {GLOBAL_STORES_HOME_REGION}",
+        "Full id of the Redis Global Datastore (AWS prefixes the suffix "
+        f"`{REDIS_GLOBAL_SUFFIX}` per region): `pulumi stack output cacheGlobalDatastoreId -s "
+        "prod`.",
+    ),
+    Key(
+        f"{PROJECT}:cacheAuthToken",
+        "secret",
+        f"required in {GLOBAL_STORES_HOME_REGION}",
+        'Redis AUTH token (16-128 printable characters, none of `/`, `"`, `@` or space), set '
+        "with `pulumi config set --secret`. The secondary inherits AUTH from the Global Datastore.",
+    ),
+    Key(
+        f"{PROJECT}:docdbMasterPassword",
+        "secret",
+        f"required in {GLOBAL_STORES_HOME_REGION}",
+        'DocumentDB master password (8-100 printable characters, none of `/`, `"`, `@`), set with '
+        "`pulumi config set --secret`; DocumentDB global clusters cannot use a managed password.",
+    ),
+    Key(
+        f"{PROJECT}:postgres",
+        "object",
+        "see meaning",
+        "RDS for PostgreSQL: `instanceClass` (`db.r6g.large`; M6G, M6I, M7G, R6G, R6I, R7G "
+        "classes), `engineVersion` (`16`; major 15, 16 or 17), `allocatedStorageGb` (100), "
+        "`maxAllocatedStorageGb` (500), `backupRetentionDays` (7; 7-35), `databaseName` "
+        "(`reskflow`), `masterUsername` (`reskflow_admin`).",
+        fields=tuple(_POSTGRES_FIELDS),
+    ),
+    Key(
+        f"{PROJECT}:redis",
+        "object",
+        "see meaning",
+        "ElastiCache for Redis OSS: `nodeType` (`cache.r6g.large`; M6G, M7G, R6G, R7G), "
+        "`engineVersion` (`7.1`; 6.2, 7.0 or 7.1), `nodesPerRegion` (2; 2-6, Multi-AZ), "
+        "`snapshotRetentionDays` (7; 1-35).",
+        fields=tuple(_REDIS_FIELDS),
+    ),
+    Key(
+        f"{PROJECT}:docdb",
+        "object",
+        "see meaning",
+        "Amazon DocumentDB: `instanceClass` (`db.r6g.large`; R5 or R6G), `engineVersion` "
+        "(`5.0.0`; or `4.0.0`), `instancesPerRegion` (2; 1-16), `backupRetentionDays` (7; 1-35), "
+        "`masterUsername` (`reskflowadmin`).",
+        fields=tuple(_DOCDB_FIELDS),
+    ),
     # Kubernetes workloads (components/workloads.py, components/backup_jobs.py)
     Key(
         f"{PROJECT}:kubeContext",
@@ -616,9 +899,10 @@ KEYS: tuple[Key, ...] = (
     Key(
         f"{PROJECT}:backupJobs",
         "object",
-        "all jobs, nightly UTC",
+        "nightly UTC; `redis-daily` off",
         "Per backup job (" + ", ".join(DUMPS) + "): a cron schedule in UTC (five fields or "
-        "`@daily`-style), or `false` to leave the job out.",
+        "`@daily`-style), or `false` to leave the job out. `redis-daily` (`redis-cli --rdb`) "
+        "needs a Redis that allows SYNC, which ElastiCache does not.",
         fields=tuple(DUMPS),
     ),
     Key(
@@ -1045,6 +1329,323 @@ def _alarms(raw: str | None, webhook: str | None, webhook_secret: bool) -> Alarm
 
 
 # --------------------------------------------------------------------------------------------
+# Data tier parsing and the rules that keep one writable primary
+# --------------------------------------------------------------------------------------------
+
+_HEX_ID = r"([0-9a-f]{8}|[0-9a-f]{17})"
+_VPC_RE = re.compile(rf"^vpc-{_HEX_ID}$")
+_SUBNET_RE = re.compile(rf"^subnet-{_HEX_ID}$")
+_SG_RE = re.compile(rf"^sg-{_HEX_ID}$")
+_PG_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+_DOCDB_USER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
+_DATASTORE_RE = re.compile(rf"^[a-z]{{5}}-{re.escape(REDIS_GLOBAL_SUFFIX)}$")
+_HIDDEN = "(secret, not shown)"
+
+
+def _text(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ConfigError(key, value, "expected a string")
+    return str(value)
+
+
+def _matching(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str:
+    text = _text(key, value)
+    if not pattern.match(text):
+        raise ConfigError(key, value, f"expected {allowed}")
+    return text
+
+
+def _int_between(key: str, value: Any, low: int, high: int, unit: str = "") -> int:
+    allowed = f"expected a whole number from {low} to {high}{unit}"
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ConfigError(key, value, allowed)
+    text = str(value).strip()
+    if not re.fullmatch(r"-?\d+", text) or not low <= int(text) <= high:
+        raise ConfigError(key, value, allowed)
+    return int(text)
+
+
+def _list(key: str, value: Any) -> list[Any]:
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value) if value.strip() else []
+        except json.JSONDecodeError:
+            parsed = None
+    if not isinstance(parsed, list):
+        raise ConfigError(key, value, "expected a list")
+    return parsed
+
+
+def _ids(
+    key: str, value: Any, pattern: re.Pattern[str], what: str, minimum: int
+) -> tuple[str, ...]:
+    items = _list(key, value)
+    allowed = f"at least {minimum} distinct {what} ids ({pattern.pattern})"
+    if len(items) < minimum or len(set(map(str, items))) != len(items):
+        raise ConfigError(key, value, f"expected {allowed}")
+    return tuple(_matching(f"{key}[{i}]", v, pattern, f"a {what} id") for i, v in enumerate(items))
+
+
+def _choose(allowed: tuple[str, ...]) -> Callable[[str, Any], str]:
+    return lambda key, value: _choice(key, _text(key, value), allowed)
+
+
+def _days(low: int) -> Callable[[str, Any], int]:
+    return lambda key, value: _int_between(key, value, low, 35, " (days)")
+
+
+def _pg_name(key: str, value: Any) -> str:
+    name = _matching(key, value, _PG_NAME_RE, "1-63 letters, digits or _, starting with a letter")
+    if name.lower() in ("rdsadmin", "postgres"):
+        raise ConfigError(key, value, "is reserved by RDS; choose another name")
+    return name
+
+
+_NETWORK_PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "vpc_id": lambda k, v: _matching(k, v, _VPC_RE, "a VPC id (vpc- and 8 or 17 hex digits)"),
+    "private_subnet_ids": lambda k, v: _ids(k, v, _SUBNET_RE, "subnet", 2),
+    "allowed_security_group_ids": lambda k, v: _ids(k, v, _SG_RE, "security group", 1),
+}
+_POSTGRES_PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "instance_class": _choose(POSTGRES_INSTANCE_CLASSES),
+    "engine_version": _choose(POSTGRES_ENGINE_VERSIONS),
+    "allocated_storage_gb": lambda k, v: _int_between(k, v, 20, 65536, " (GiB)"),
+    "max_allocated_storage_gb": lambda k, v: _int_between(k, v, 20, 65536, " (GiB)"),
+    "backup_retention_days": _days(7),
+    "database_name": _pg_name,
+    "master_username": _pg_name,
+}
+_REDIS_PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "node_type": _choose(REDIS_NODE_TYPES),
+    "engine_version": _choose(REDIS_ENGINE_VERSIONS),
+    "nodes_per_region": lambda k, v: _int_between(k, v, 2, 6),
+    "snapshot_retention_days": _days(1),
+}
+_DOCDB_PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "instance_class": _choose(DOCDB_INSTANCE_CLASSES),
+    "engine_version": _choose(DOCDB_ENGINE_VERSIONS),
+    "instances_per_region": lambda k, v: _int_between(k, v, 1, 16),
+    "backup_retention_days": _days(1),
+    "master_username": lambda k, v: _matching(
+        k, v, _DOCDB_USER_RE, "1-63 letters or digits, starting with a letter"
+    ),
+}
+
+
+def _section(
+    raw: Mapping[str, str],
+    name: str,
+    fields: Mapping[str, str],
+    parsers: Mapping[str, Callable[[str, Any], Any]],
+) -> dict[str, Any]:
+    """The fields of object key ``name``, each parsed; unknown fields are refused."""
+    key, text = f"{PROJECT}:{name}", raw.get(f"{PROJECT}:{name}")
+    values: dict[str, Any] = {}
+    for field_name, value in (_object(key, text) if text is not None else {}).items():
+        if field_name not in fields:
+            raise ConfigError(
+                f"{key}.{field_name}", value, "unknown field; " + _suggest(field_name, [*fields])
+            )
+        attr = fields[field_name]
+        values[attr] = parsers[attr](f"{key}.{field_name}", value)
+    return values
+
+
+def _network(raw: Mapping[str, str]) -> NetworkSettings:
+    key = f"{PROJECT}:network"
+    if raw.get(key) is None:
+        raise ConfigError(key, None, "required; an object with " + ", ".join(_NETWORK_FIELDS))
+    values = _section(raw, "network", _NETWORK_FIELDS, _NETWORK_PARSERS)
+    for name, attr in _NETWORK_FIELDS.items():
+        if attr not in values:
+            raise ConfigError(f"{key}.{name}", None, "required")
+    return NetworkSettings(**values)
+
+
+def _postgres(raw: Mapping[str, str]) -> PostgresSettings:
+    pg = PostgresSettings(**_section(raw, "postgres", _POSTGRES_FIELDS, _POSTGRES_PARSERS))
+    if pg.max_allocated_storage_gb < pg.allocated_storage_gb:
+        raise ConfigError(
+            f"{PROJECT}:postgres.maxAllocatedStorageGb",
+            pg.max_allocated_storage_gb,
+            f"must be at least allocatedStorageGb ({pg.allocated_storage_gb})",
+        )
+    return pg
+
+
+def _secret_rule(low: int, high: int, forbidden: str) -> Callable[[str, str], None]:
+    def check(key: str, value: str) -> None:
+        if not low <= len(value) <= high or any(
+            not (32 <= ord(c) < 127) or c in forbidden for c in value
+        ):
+            shown = " ".join(repr(c) for c in forbidden)
+            raise ConfigError(
+                key, _HIDDEN, f"must be {low}-{high} printable ASCII characters, none of {shown}"
+            )
+
+    return check
+
+
+def _secret(
+    raw: Mapping[str, str],
+    key: str,
+    secret_keys: Collection[str],
+    check: Callable[[str, str], None],
+) -> Secret:
+    value = raw.get(key)
+    if value is None or value == "":
+        raise ConfigError(
+            key,
+            None,
+            f"required in the {GLOBAL_STORES_HOME_REGION} stack: "
+            f"`pulumi config set --secret {key}`",
+        )
+    if key not in secret_keys:
+        raise ConfigError(
+            key, _HIDDEN, f"must be a secret (`secure:`): `pulumi config set --secret {key}`"
+        )
+    if value != OFFLINE_SECRET:
+        check(key, value)
+    return Secret(value)
+
+
+def _not_here(raw: Mapping[str, str], key: str, why: str) -> None:
+    if raw.get(key) not in (None, ""):
+        shown = _HIDDEN if key.endswith(("Token", "Password")) else raw[key]
+        raise ConfigError(key, shown, why)
+
+
+def _home_config(
+    raw: Mapping[str, str], home: bool, secret_keys: Collection[str]
+) -> tuple[str | None, Secret | None, Secret | None]:
+    """The Global Datastore id (joining stack) or the secrets (home stack, which creates them)."""
+    token_key, password_key = f"{PROJECT}:cacheAuthToken", f"{PROJECT}:docdbMasterPassword"
+    datastore_key = f"{PROJECT}:cacheGlobalDatastoreId"
+    if home:
+        _not_here(raw, datastore_key, "not used here: this stack creates the Global Datastore")
+        return (
+            None,
+            _secret(raw, token_key, secret_keys, _secret_rule(16, 128, '/"@ ')),
+            _secret(raw, password_key, secret_keys, _secret_rule(8, 100, '/"@')),
+        )
+    for key in (token_key, password_key):
+        _not_here(raw, key, f"not used here: only the {GLOBAL_STORES_HOME_REGION} stack sets it")
+    datastore = raw.get(datastore_key) or None
+    if datastore is None or not _DATASTORE_RE.match(datastore):
+        raise ConfigError(
+            datastore_key,
+            datastore,
+            f"required here: the full Global Datastore id, e.g. abcde-{REDIS_GLOBAL_SUFFIX} "
+            "(`pulumi stack output cacheGlobalDatastoreId -s prod`)",
+        )
+    return datastore, None, None
+
+
+def _global_primary(raw: Mapping[str, str], name: str, role: str, here: str, peer: str) -> str:
+    """Where a global store's primary is. It moves only through the AWS API; the config records
+    it, and must agree with the role: the active stack holds every writer."""
+    key = f"{PROJECT}:{name}"
+    value = _choice(key, raw.get(key) or GLOBAL_STORES_HOME_REGION, SUPPORTED_REGIONS)
+    expected = here if role == "active" else peer
+    if value != expected:
+        raise ConfigError(
+            key,
+            value,
+            f"must be {expected} while this stack is {role}: move the global primary with the "
+            "AWS API first, then record it here (docs/database-failover.md)",
+        )
+    return value
+
+
+def _lineage(
+    raw: Mapping[str, str], role: str, peer_deployed: bool
+) -> tuple[int, tuple[int, ...], int | None]:
+    """The live generation, the retained ones and the peer's: checks that need no state."""
+    gen_key, peer_key = f"{PROJECT}:dbGeneration", f"{PROJECT}:peerDbGeneration"
+    retained_key = f"{PROJECT}:retainedDbGenerations"
+    generation = _int_between(gen_key, raw.get(gen_key) or "1", 1, 9999)
+    retained = tuple(
+        _int_between(f"{retained_key}[{i}]", v, 1, 9999)
+        for i, v in enumerate(_list(retained_key, raw.get(retained_key) or "[]"))
+    )
+    if len(set(retained)) != len(retained):
+        raise ConfigError(retained_key, list(retained), "each generation may appear once")
+    if retained and generation <= max(retained):
+        raise ConfigError(
+            gen_key,
+            generation,
+            f"a generation never goes backwards: it must be above every retained generation "
+            f"({max(retained)})",
+        )
+    peer_raw = raw.get(peer_key)
+    peer = _int_between(peer_key, peer_raw, 1, 9999) if peer_raw else None
+    if role == "passive":
+        if not peer_deployed:
+            raise ConfigError(
+                f"{PROJECT}:role",
+                role,
+                f"a passive stack replicates its peer, but {PROJECT}:peerDeployed is false",
+            )
+        if peer is None:
+            raise ConfigError(
+                peer_key,
+                None,
+                "required when passive: the generation of the peer's primary, from which the "
+                "replica's source ARN is derived (`pulumi stack output dbGeneration`)",
+            )
+        if generation <= peer:
+            raise ConfigError(
+                gen_key,
+                generation,
+                f"a replica's generation must be above its source's ({peer_key} is {peer}): "
+                "the replica is always the newer instance",
+            )
+    return generation, retained, peer
+
+
+def _peer_lost(raw: Mapping[str, str], role: str) -> bool:
+    key = f"{PROJECT}:peerLost"
+    lost = _bool(key, raw[key]) if raw.get(key) else False
+    if lost and role != "active":
+        raise ConfigError(key, True, "only an active stack may declare its peer lost")
+    return lost
+
+
+def _database(
+    raw: Mapping[str, str],
+    *,
+    region: str,
+    peer_region: str,
+    role: str,
+    account_id: str,
+    peer_deployed: bool,
+    secret_keys: Collection[str],
+) -> DatabaseSettings:
+    generation, retained, peer_generation = _lineage(raw, role, peer_deployed)
+    home = region == GLOBAL_STORES_HOME_REGION
+    datastore_id, token, password = _home_config(raw, home, secret_keys)
+    return DatabaseSettings(
+        network=_network(raw),
+        home=home,
+        generation=generation,
+        retained_generations=retained,
+        source_arn=postgres_arn(account_id, peer_region, peer_generation)
+        if role == "passive" and peer_generation is not None
+        else None,
+        peer_generation=peer_generation,
+        cache_primary_region=_global_primary(raw, "cachePrimaryRegion", role, region, peer_region),
+        docdb_primary_region=_global_primary(raw, "docdbPrimaryRegion", role, region, peer_region),
+        cache_global_datastore_id=datastore_id,
+        cache_auth_token=token,
+        docdb_master_password=password,
+        postgres=_postgres(raw),
+        redis=RedisSettings(**_section(raw, "redis", _REDIS_FIELDS, _REDIS_PARSERS)),
+        docdb=DocdbSettings(**_section(raw, "docdb", _DOCDB_FIELDS, _DOCDB_PARSERS)),
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Workloads
 # --------------------------------------------------------------------------------------------
 
@@ -1167,7 +1768,7 @@ def _backup_schedules(raw: str | None) -> dict[str, str]:
     obj = _known_fields(key, {} if raw is None else _object(key, raw), tuple(DUMPS))
     schedules = {}
     for name, dump in DUMPS.items():
-        value = obj.get(name, dump.schedule)
+        value = obj.get(name, dump.schedule if dump.on_by_default else False)
         if value is False:
             continue
         problem = cron_problem(value) if isinstance(value, str) else "expected a string"
@@ -1253,11 +1854,13 @@ def load_settings(
     raw: Mapping[str, str],
     stack: str,
     project: str = PROJECT,
-    secret_keys: Collection[str] = frozenset(),
+    secret_keys: Collection[str] | None = None,
 ) -> StackSettings:
-    """Validate ``raw`` (Pulumi's flat config map of strings) into :class:`StackSettings`;
-    ``secret_keys`` names the keys that were set as secrets."""
+    """Validate ``raw`` (Pulumi's flat config map of strings) into :class:`StackSettings`.
+    ``secret_keys`` names the keys stored as secrets; by default the Pulumi runtime's."""
     _check_unknown_keys(raw)
+    if secret_keys is None:
+        secret_keys = frozenset(k for k in raw if is_config_secret(k))
 
     def get(name: str) -> str | None:
         return raw.get(name)
@@ -1318,6 +1921,7 @@ def load_settings(
         get(f"{PROJECT}:weeklyBackupStorageClass") or "GLACIER_IR",
         WEEKLY_STORAGE_CLASSES,
     )
+    peer_lost = _peer_lost(raw, role)
 
     settings = StackSettings(
         project=project,
@@ -1331,6 +1935,15 @@ def load_settings(
         peer_deployed=peer_deployed,
         weekly_backup_storage_class=weekly,
         retention=_retention(get(f"{PROJECT}:retention")),
+        database=_database(
+            raw,
+            region=region,
+            peer_region=peer_region,
+            role=role,
+            account_id=account_id,
+            peer_deployed=peer_deployed,
+            secret_keys=secret_keys,
+        ),
         tags=_tags(get(f"{PROJECT}:tags")),
         aws_profile=get("aws:profile") or None,
         backup=_backup(get(f"{PROJECT}:backup"), get(f"{PROJECT}:vaultLock"), region, peer_region),
@@ -1341,11 +1954,43 @@ def load_settings(
         ),
         traffic=_traffic(get(f"{PROJECT}:traffic")),
         workloads=_workloads(raw, secret_keys, region, account_id),
+        peer_lost=peer_lost,
     )
     for store in settings.stores:
         for r in (region, peer_region):
             validate_bucket_name(f"{PROJECT}:bucketPrefix", settings.bucket_name(store.key, r))
     return settings
+
+
+def check_peer_stack(settings: StackSettings, peer: StackSettings) -> None:
+    """Rules that need both stacks' config. The offline preview has both stack files at hand; a
+    plain `pulumi up` sees only its own stack, so run the preview first (CI does)."""
+    if peer.region != settings.peer_region:
+        return
+    role_key = f"{PROJECT}:role"
+    if settings.role == peer.role == "active" and not settings.peer_lost:
+        raise ConfigError(
+            role_key,
+            settings.role,
+            f"stack {peer.stack!r} ({peer.region}) is active too, which makes two writable "
+            f"primaries: make it passive first, or set {PROJECT}:peerLost: true if "
+            f"{peer.region} is lost",
+        )
+    db, peer_db = settings.database, peer.database
+    if settings.role == "passive" and db.peer_generation != peer_db.generation:
+        raise ConfigError(
+            f"{PROJECT}:peerDbGeneration",
+            db.peer_generation,
+            f"stack {peer.stack!r} runs generation {peer_db.generation}: a replica follows the "
+            "peer's live primary",
+        )
+    if db.generation in (peer_db.generation, *peer_db.retained_generations):
+        raise ConfigError(
+            f"{PROJECT}:dbGeneration",
+            db.generation,
+            f"stack {peer.stack!r} already uses generation {db.generation}: generation numbers "
+            "are shared by both stacks, take one above every number in use",
+        )
 
 
 def to_pulumi_value(value: Any) -> str:

@@ -301,3 +301,164 @@ class PlanMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         return {}, []
+
+
+# --------------------------------------------------------------------------------------------
+# Data tier: RDS, ElastiCache, DocumentDB and their network pieces
+# --------------------------------------------------------------------------------------------
+
+#: ElastiCache's short region codes in endpoint names.
+_CACHE_REGION_CODES = {"us-east-1": "use1", "us-west-2": "usw2"}
+
+
+def _endpoint_tag(ctx: ResourceContext) -> str:
+    """The per-account, per-region label AWS puts in RDS and DocumentDB endpoint names."""
+    return hashlib.sha256(f"{ctx.account}/{ctx.region}".encode()).hexdigest()[:12]
+
+
+def _named(prefix: str, kind: str, *keys: str) -> Derive:
+    """A resource whose id is its name, with an ARN ``arn:aws:<prefix>:...:<kind>:<name>``."""
+
+    def derive(ctx: ResourceContext) -> State:
+        name = ctx.physical_name(*keys)
+        return {"id": name, "arn": ctx.arn(prefix, f"{kind}:{name}")}
+
+    return derive
+
+
+def _rds_instance(ctx: ResourceContext) -> State:
+    identifier = ctx.physical_name("identifier")
+    address = f"{identifier}.{_endpoint_tag(ctx)}.{ctx.region}.rds.amazonaws.com"
+    port = int(ctx.inputs.get("port") or 5432)
+    resource_id = "db-" + ctx.digest(26).upper()
+    state: State = {
+        "id": resource_id,
+        "resourceId": resource_id,
+        "arn": ctx.arn("rds", f"db:{identifier}"),
+        "address": address,
+        "endpoint": f"{address}:{port}",
+        "port": port,
+        "hostedZoneId": "Z2R2ITUGPM61AM",
+        "status": "available",
+    }
+    if ctx.inputs.get("manageMasterUserPassword"):
+        secret = f"rds!{resource_id.lower()}-{ctx.digest(6)}"
+        state["masterUserSecrets"] = [
+            {
+                "secretArn": ctx.arn("secretsmanager", f"secret:{secret}"),
+                "kmsKeyId": ctx.inputs.get("masterUserSecretKmsKeyId", ""),
+                "secretStatus": "active",
+            }
+        ]
+    return state
+
+
+def _backups_replication(ctx: ResourceContext) -> State:
+    arn = ctx.arn("rds", f"auto-backup:ab-{ctx.digest(40)}")
+    return {"id": arn, "dbiResourceId": "db-" + ctx.digest(26).upper()}
+
+
+def _security_group(ctx: ResourceContext) -> State:
+    group_id = "sg-" + ctx.digest(17)
+    return {
+        "id": group_id,
+        "arn": ctx.arn("ec2", f"security-group/{group_id}"),
+        "ownerId": ctx.account,
+    }
+
+
+def _ingress_rule(ctx: ResourceContext) -> State:
+    rule_id = "sgr-" + ctx.digest(17)
+    return {
+        "id": rule_id,
+        "securityGroupRuleId": rule_id,
+        "arn": ctx.arn("ec2", f"security-group-rule/{rule_id}"),
+    }
+
+
+def _cache_group(ctx: ResourceContext) -> State:
+    group_id = ctx.physical_name("replicationGroupId")
+    code = _CACHE_REGION_CODES.get(ctx.region, ctx.region)
+    host = f"{group_id}.{ctx.digest(6)}.{code}.cache.amazonaws.com"
+    members = int(ctx.inputs.get("numCacheClusters") or 1)
+    return {
+        "id": group_id,
+        "arn": ctx.arn("elasticache", f"replicationgroup:{group_id}"),
+        "primaryEndpointAddress": f"master.{host}",
+        "readerEndpointAddress": f"replica.{host}",
+        "memberClusters": [f"{group_id}-{n:03d}" for n in range(1, members + 1)],
+        "engineVersionActual": f"{ctx.inputs.get('engineVersion', '7.1')}.0",
+    }
+
+
+def global_datastore_prefix(region: str) -> str:
+    """The 5-letter prefix ElastiCache puts before a Global Datastore suffix (AWS assigns one per
+    region; offline, a stable stand-in)."""
+    return "".join(chr(ord("a") + b % 26) for b in hashlib.sha256(region.encode()).digest()[:5])
+
+
+def _global_datastore(ctx: ResourceContext) -> State:
+    suffix = str(ctx.inputs.get("globalReplicationGroupIdSuffix", ctx.name))
+    datastore_id = f"{global_datastore_prefix(ctx.region)}-{suffix}"
+    return {
+        "id": datastore_id,
+        "globalReplicationGroupId": datastore_id,
+        "arn": ctx.arn("elasticache", f"globalreplicationgroup:{datastore_id}", region=False),
+    }
+
+
+def _docdb_global(ctx: ResourceContext) -> State:
+    identifier = ctx.physical_name("globalClusterIdentifier")
+    return {
+        "id": identifier,
+        "arn": ctx.arn("rds", f"global-cluster:{identifier}", region=False),
+        "globalClusterResourceId": "cluster-" + ctx.digest(26).upper(),
+    }
+
+
+def _docdb_cluster(ctx: ResourceContext) -> State:
+    identifier = ctx.physical_name("clusterIdentifier")
+    domain = f"{_endpoint_tag(ctx)}.{ctx.region}.docdb.amazonaws.com"
+    return {
+        "id": identifier,
+        "arn": ctx.arn("rds", f"cluster:{identifier}"),
+        "endpoint": f"{identifier}.cluster-{domain}",
+        "readerEndpoint": f"{identifier}.cluster-ro-{domain}",
+        "clusterResourceId": "cluster-" + ctx.digest(26).upper(),
+        "hostedZoneId": "ZNKXH85TT8WVW",
+    }
+
+
+def _docdb_instance(ctx: ResourceContext) -> State:
+    identifier = ctx.physical_name("identifier")
+    return {
+        "id": identifier,
+        "arn": ctx.arn("rds", f"db:{identifier}"),
+        "endpoint": f"{identifier}.{_endpoint_tag(ctx)}.{ctx.region}.docdb.amazonaws.com",
+        "port": 27017,
+        "dbiResourceId": "db-" + ctx.digest(26).upper(),
+    }
+
+
+DERIVATIONS.update(
+    {
+        "aws:rds/instance:Instance": _rds_instance,
+        "aws:rds/subnetGroup:SubnetGroup": _named("rds", "subgrp", "name"),
+        "aws:rds/parameterGroup:ParameterGroup": _named("rds", "pg", "name"),
+        "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": (
+            _backups_replication
+        ),
+        "aws:ec2/securityGroup:SecurityGroup": _security_group,
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _ingress_rule,
+        "aws:elasticache/subnetGroup:SubnetGroup": _named("elasticache", "subnetgroup", "name"),
+        "aws:elasticache/replicationGroup:ReplicationGroup": _cache_group,
+        "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": _global_datastore,
+        "aws:docdb/globalCluster:GlobalCluster": _docdb_global,
+        "aws:docdb/cluster:Cluster": _docdb_cluster,
+        "aws:docdb/clusterInstance:ClusterInstance": _docdb_instance,
+        "aws:docdb/clusterParameterGroup:ClusterParameterGroup": (
+            _named("rds", "cluster-pg", "name")
+        ),
+        "aws:docdb/subnetGroup:SubnetGroup": _named("rds", "subgrp", "name"),
+    }
+)

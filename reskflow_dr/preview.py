@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from infra.config import ConfigError, StackSettings, load_settings
+from infra.config import ConfigError, StackSettings, check_peer_stack, load_settings
 from reskflow_dr.engine import Plan, run_program
 from reskflow_dr.stackfiles import StackConfig, known_stacks, load_stack
 
@@ -19,9 +19,10 @@ def check_peer_files(root: Path, settings: StackSettings) -> None:
         if other == settings.stack:
             continue
         try:
-            values = load_stack(root, other).values
+            peer_config = load_stack(root, other)
         except Exception:  # noqa: BLE001 - the other stack's own preview reports its problems
             continue
+        values = peer_config.values
         if values.get("aws:region") == settings.region:
             raise ConfigError(
                 "aws:region",
@@ -29,6 +30,11 @@ def check_peer_files(root: Path, settings: StackSettings) -> None:
                 f"stack {other!r} is already in {settings.region}; the peer of this stack must "
                 f"be in {settings.peer_region}",
             )
+        try:
+            peer = load_settings(values, other, peer_config.project, peer_config.secret_keys)
+        except ConfigError:
+            continue  # the other stack's own preview reports it
+        check_peer_stack(settings, peer)
 
 
 def load(

@@ -77,7 +77,7 @@ def load_stack(root: Path, stack: str, overrides: Sequence[str] = ()) -> StackCo
             values[key] = SECRET
             display[key] = SECRET
             return
-        secrets.discard(key)  # a plain override of a secret key is plain
+        secrets.discard(key)  # a plain value replaces a secure one, as `pulumi config set` does
         values[key] = to_pulumi_value(value)
         display[key] = value
 

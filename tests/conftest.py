@@ -13,6 +13,24 @@ from reskflow_dr.preview import preview
 
 PlanOf = Callable[..., Plan]
 
+_WEST = ("reskflow:cachePrimaryRegion=us-west-2", "reskflow:docdbPrimaryRegion=us-west-2")
+#: The overrides that put a stack in a role consistently (docs/database-failover.md): the
+#: committed files are the normal state; the other role of each is its state after a failover
+#: (dr promoted with the peer declared lost) or in failback phase 1 (prod a new replica
+#: generation of dr's primary, its old primary retained).
+ROLE_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("prod", "active"): (),
+    ("dr", "passive"): (),
+    ("dr", "active"): ("reskflow:role=active", "reskflow:peerLost=true", *_WEST),
+    ("prod", "passive"): (
+        "reskflow:role=passive",
+        "reskflow:dbGeneration=3",
+        "reskflow:retainedDbGenerations=[1]",
+        "reskflow:peerDbGeneration=2",
+        *_WEST,
+    ),
+}
+
 
 @pytest.fixture
 def plan_of() -> PlanOf:

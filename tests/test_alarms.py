@@ -13,7 +13,7 @@ from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan, run_program
 from reskflow_dr.preview import ROOT, preview
 from reskflow_dr.stackfiles import StackConfig, load_stack
-from tests.conftest import PlanOf, belongs_to_workloads, named, policy_doc
+from tests.conftest import ROLE_OVERRIDES, PlanOf, belongs_to_workloads, named, policy_doc
 
 ACCOUNT = "123456789012"
 REGION = {"prod": "us-east-1", "dr": "us-west-2"}
@@ -194,7 +194,7 @@ def test_health_check_alarm_lives_in_us_east_1_only(plans: dict[str, Plan]) -> N
 
 
 def test_drained_health_check_alarm_stays_silent(plan_of: PlanOf) -> None:
-    alarm = named(plan_of("prod", "reskflow:role=passive"), "alerts-api-health-check")
+    alarm = named(plan_of("prod", *ROLE_OVERRIDES["prod", "passive"]), "alerts-api-health-check")
     assert alarm.inputs["actionsEnabled"] is False
 
 

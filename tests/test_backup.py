@@ -10,7 +10,7 @@ from infra.config import ConfigError
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan
 from reskflow_dr.preview import preview
-from tests.conftest import PlanOf, named, policy_doc
+from tests.conftest import ROLE_OVERRIDES, PlanOf, named, policy_doc
 
 ACCOUNT = "123456789012"
 PEER = {"prod": "us-west-2", "dr": "us-east-1"}
@@ -293,7 +293,7 @@ def test_role_switch_changes_nothing_in_backups(
     plans: dict[str, Plan], plan_of: PlanOf, stack: str
 ) -> None:
     other = "passive" if stack == "prod" else "active"
-    switched = plan_of(stack, f"reskflow:role={other}")
+    switched = plan_of(stack, *ROLE_OVERRIDES[stack, other])
     assert _backup_inputs(switched) == _backup_inputs(plans[stack])
 
 

@@ -12,10 +12,20 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import named, policy_doc
-from tests.workload_plans import JOB_NAMES, containers, env_of, manifest, manifests, plan
+from tests.conftest import ROLE_OVERRIDES, named, policy_doc
+from tests.workload_plans import (
+    JOB_NAMES,
+    WITH_REDIS,
+    containers,
+    env_of,
+    job_names,
+    manifest,
+    manifests,
+    plan,
+)
 
-PASSIVE = "reskflow:role=passive"
+#: All four jobs (redis-daily is off by default).
+ALL = ("prod", WITH_REDIS)
 OIDC_ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 
 
@@ -38,7 +48,7 @@ def plain_env(container: dict[str, Any]) -> dict[str, str]:
 
 
 def test_default_schedules_run_at_night_utc_and_the_full_dump_weekly() -> None:
-    crons = manifests(plan("prod"), "CronJob")
+    crons = manifests(plan(*ALL), "CronJob")
     schedules = {name: m["spec"]["schedule"] for name, m in crons.items()}
     assert schedules == {
         "backup-postgres-daily": "0 2 * * *",
@@ -49,8 +59,13 @@ def test_default_schedules_run_at_night_utc_and_the_full_dump_weekly() -> None:
     assert {m["spec"]["timeZone"] for m in crons.values()} == {"Etc/UTC"}
 
 
+def test_the_redis_job_is_off_unless_configured() -> None:
+    assert sorted(job_names(plan("prod"))) == sorted(set(JOB_NAMES) - {"redis-daily"})
+    assert not [r for r in plan("prod").resources if "redis-daily" in r.name]
+
+
 def test_cronjobs_never_overlap_give_up_late_runs_and_keep_little_history() -> None:
-    for name, m in manifests(plan("prod"), "CronJob").items():
+    for name, m in manifests(plan(*ALL), "CronJob").items():
         spec = m["spec"]
         assert spec["concurrencyPolicy"] == "Forbid", name
         assert 0 < spec["startingDeadlineSeconds"] <= 3600, name
@@ -65,18 +80,19 @@ def test_cronjobs_never_overlap_give_up_late_runs_and_keep_little_history() -> N
 
 
 def test_jobs_run_in_the_active_role_and_are_suspended_in_the_passive_one() -> None:
-    for args, suspended in ((("prod",), False), (("dr",), True), (("prod", PASSIVE), True)):
+    passive = ("prod", *ROLE_OVERRIDES["prod", "passive"], WITH_REDIS)
+    for args, suspended in ((ALL, False), (("dr", WITH_REDIS), True), (passive, True)):
         crons = manifests(plan(*args), "CronJob")
         assert len(crons) == len(JOB_NAMES)
         assert {m["spec"]["suspend"] for m in crons.values()} == {suspended}, args
 
 
 def test_schedules_come_from_config_and_a_job_can_be_left_out() -> None:
-    p = plan("prod", "reskflow:backupJobs={redis-daily: false, postgres-daily: '15 1 * * *'}")
+    p = plan("prod", "reskflow:backupJobs={mongodb-daily: false, postgres-daily: '15 1 * * *'}")
     crons = manifests(p, "CronJob")
-    assert "backup-redis-daily" not in crons
+    assert "backup-mongodb-daily" not in crons
     assert crons["backup-postgres-daily"]["spec"]["schedule"] == "15 1 * * *"
-    assert not [r for r in p.resources if "redis-daily" in r.name]
+    assert not [r for r in p.resources if "mongodb-daily" in r.name]
 
 
 @pytest.mark.parametrize(
@@ -89,14 +105,14 @@ def test_schedules_come_from_config_and_a_job_can_be_left_out() -> None:
     ],
 )
 def test_dump_commands_follow_the_seed_scripts(job: str, words: list[str]) -> None:
-    dump = step(plan("prod"), job, "dump")
+    dump = step(plan(*ALL), job, "dump")
     assert dump["command"][:2] == ["/bin/sh", "-c"]
     for word in words:
         assert word in dump["command"][2], word
 
 
 def test_uploads_carry_the_storage_class_and_kms_headers() -> None:
-    upload = step(plan("prod"), "postgres-daily", "upload")
+    upload = step(plan(*ALL), "postgres-daily", "upload")
     script = upload["command"][2]
     assert '--storage-class "$STORAGE_CLASS"' in script
     assert "--sse aws:kms" in script
@@ -126,7 +142,7 @@ def test_every_upload_satisfies_the_backups_bucket_policy(
 ) -> None:
     p = plan(*args)
     tiers = backups_bucket_tiers(p)
-    for job in JOB_NAMES:
+    for job in job_names(p):
         env = plain_env(step(p, job, "upload"))
         assert env["BACKUP_BUCKET"] == p.outputs["buckets"]["backups"]
         assert env["KMS_KEY_ARN"] == p.outputs["kmsKeyArn"]
@@ -139,9 +155,13 @@ def test_every_upload_satisfies_the_backups_bucket_policy(
 
 
 def test_jobs_connect_to_the_regions_databases_with_secret_credentials() -> None:
-    p = plan("dr")
+    p = plan("dr", WITH_REDIS)
     pg = env_of(step(p, "postgres-daily", "dump"))
-    assert pg["PGHOST"]["value"] == "postgres.us-west-2.reskflow.invalid"
+    # The region's own instance (the replica while passive, promoted in place on failover).
+    assert f"{pg['PGHOST']['value']}:5432" == p.outputs["postgres"]["endpoint"]
+    assert pg["PGDATABASE"]["value"] == "reskflow"
+    mongo = env_of(step(p, "mongodb-daily", "dump"))
+    assert mongo["MONGODB_HOST"]["value"] == p.outputs["docdb"]["endpoint"]
     assert pg["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {
         "name": "reskflow-postgres",
         "key": "password",
@@ -149,6 +169,7 @@ def test_jobs_connect_to_the_regions_databases_with_secret_credentials() -> None
     }
     assert pg["PGSSLMODE"]["value"] == "require"
     redis = env_of(step(p, "redis-daily", "dump"))
+    assert redis["REDIS_HOST"]["value"] == p.outputs["redis"]["primaryEndpoint"]
     assert redis["REDISCLI_AUTH"]["valueFrom"]["secretKeyRef"]["name"] == "reskflow-redis"
 
 
@@ -159,7 +180,7 @@ def test_jobs_connect_to_the_regions_databases_with_secret_credentials() -> None
 
 @pytest.mark.parametrize("job", JOB_NAMES)
 def test_each_job_assumes_its_own_role_through_the_clusters_oidc_provider(job: str) -> None:
-    p = plan("prod")
+    p = plan(*ALL)
     role = named(p, f"backup-jobs-{job}-role")
     assert role.inputs["name"] == f"reskflow-backup-{job}-us-east-1"
     (statement,) = policy_doc(role, "assumeRolePolicy")["Statement"]
@@ -184,7 +205,7 @@ def test_each_job_assumes_its_own_role_through_the_clusters_oidc_provider(job: s
 
 @pytest.mark.parametrize("job", JOB_NAMES)
 def test_each_role_writes_only_its_own_prefix_with_the_regional_key(job: str) -> None:
-    p = plan("prod")
+    p = plan(*ALL)
     prefix = "/".join(reversed(job.split("-")))
     statements = {
         s["Sid"]: s for s in policy_doc(named(p, f"backup-jobs-{job}-policy"))["Statement"]
@@ -215,7 +236,7 @@ def backup_alarms(p: Any) -> dict[str, dict[str, Any]]:
 
 
 def test_daily_jobs_alarm_when_no_run_succeeded_for_26_hours() -> None:
-    p = plan("prod")
+    p = plan(*ALL)
     alarms = backup_alarms(p)
     assert set(alarms) == {f"reskflow-backup-{j}-stale" for j in JOB_NAMES if j.endswith("daily")}
     for name, a in alarms.items():
@@ -230,7 +251,7 @@ def test_daily_jobs_alarm_when_no_run_succeeded_for_26_hours() -> None:
 
 
 def test_jobs_alert_the_alarm_tiers_topic() -> None:
-    p = plan("prod")
+    p = plan(*ALL)
     topic = p.outputs["alertsTopicArn"]
     assert topic.startswith("arn:aws:sns:us-east-1:123456789012:")
     for job in JOB_NAMES:
@@ -241,7 +262,7 @@ def test_jobs_alert_the_alarm_tiers_topic() -> None:
 
 
 def test_passive_alarms_stay_quiet() -> None:
-    alarms = backup_alarms(plan("dr"))
+    alarms = backup_alarms(plan("dr", WITH_REDIS))
     assert len(alarms) == 3
     for a in alarms.values():
         assert a["treatMissingData"] == "notBreaching"
@@ -273,7 +294,7 @@ def sandbox(tmp_path: Path) -> dict[str, Any]:
 
 
 def run_step(sandbox: dict[str, Any], job: str, name: str, fail: str = "") -> tuple[int, list[str]]:
-    container = step(plan("prod"), job, name)
+    container = step(plan(*ALL), job, name)
     script = container["command"][2].replace("/backup", str(sandbox["work"]))
     env = {
         **plain_env(container),
@@ -297,7 +318,7 @@ def test_a_good_run_uploads_with_the_required_headers_and_records_success(
     assert (sandbox["work"] / "status").read_text() == "ok\n"
     code, calls = run_step(sandbox, job, "upload")
     assert code == 0, calls
-    env = plain_env(step(plan("prod"), job, "upload"))
+    env = plain_env(step(plan(*ALL), job, "upload"))
     stamp = (sandbox["work"] / "stamp").read_text().strip()
     copy = next(c for c in calls if c.startswith("aws s3 cp"))
     assert copy == (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from infra.config import (
     validate_bucket_name,
 )
 from reskflow_dr.cli import main
+from reskflow_dr.preview import check_peer_files
 from reskflow_dr.stackfiles import load_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,10 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # The shipped stack files are the valid bases every malformed case starts from.
 PROD = dict(load_stack(ROOT, "prod").values)
 DR = dict(load_stack(ROOT, "dr").values)
+SECRETS = load_stack(ROOT, "prod").secret_keys | load_stack(ROOT, "dr").secret_keys
 
 
 def test_valid_prod_defaults() -> None:
-    s = load_settings(PROD, "prod")
+    s = load_settings(PROD, "prod", secret_keys=SECRETS)
     assert (s.region, s.peer_region, s.role) == ("us-east-1", "us-west-2", "active")
     assert s.bucket_prefix == "reskflow-123456789012"
     assert s.holds_kms_primary and s.kms_primary_key_id is None
@@ -43,7 +46,7 @@ def test_valid_prod_defaults() -> None:
 
 
 def test_valid_dr_derives_primary_key_arn() -> None:
-    s = load_settings(DR, "dr")
+    s = load_settings(DR, "dr", secret_keys=SECRETS)
     assert not s.holds_kms_primary
     assert s.kms_key_arn("us-east-1", str(s.kms_primary_key_id)) == (
         "arn:aws:kms:us-east-1:123456789012:key/mrk-8f1c2a7e5b9d4c3fa0e6b1d2c3f4a5b6"
@@ -57,7 +60,7 @@ def test_retention_and_tags_objects_parse() -> None:
         "reskflow:tags": json.dumps({"cost-center": "ops"}),
         "reskflow:peerDeployed": "false",
     }
-    s = load_settings(raw, "prod")
+    s = load_settings(raw, "prod", secret_keys=SECRETS)
     assert s.retention.uploads_days == 120 and s.retention.daily_backups_days == 10
     assert s.retention.logs_days == 30
     assert dict(s.tags) == {"cost-center": "ops"}
@@ -204,7 +207,7 @@ def test_malformed_config_names_key_value_and_allowed(
     raw = {**base, **change}
     raw = {k: v for k, v in raw.items() if v is not None}
     with pytest.raises(ConfigError) as err:
-        load_settings(raw, "test")
+        load_settings(raw, "test", secret_keys=SECRETS)
     assert str(err.value) == message
     assert "\n" not in str(err.value)
 
@@ -239,10 +242,6 @@ def test_valid_bucket_name_passes() -> None:
             ["reskflow:role", '"primary"', "active, passive"],
         ),
         (["preview", "prod", "--set", "reskflow:rol=active"], ["did you mean reskflow:role?"]),
-        (
-            ["preview", "dr", "--set", "aws:region=us-east-1"],
-            ["aws:region", "stack 'prod' is already in us-east-1"],
-        ),
         (["preview", "qa"], ["unknown stack 'qa'", "known stacks: dr, prod"]),
         (["preview", "prod", "--set", "novalue"], ["--set expects KEY=VALUE"]),
         (["preview"], ["usage error"]),
@@ -264,6 +263,17 @@ def test_cli_bad_input_is_one_line_exit_2(
         assert needle in lines[0]
     assert "Traceback" not in captured.err
     assert "Previewing" not in captured.out  # nothing ran
+
+
+def test_two_stacks_in_one_region_are_refused() -> None:
+    """Offline both stack files are at hand: a third stack file in prod's region is refused."""
+    settings = replace(load_settings(PROD, "prod", secret_keys=SECRETS), stack="qa")
+    with pytest.raises(ConfigError) as err:
+        check_peer_files(ROOT, settings)
+    assert str(err.value) == (
+        "config error: aws:region = \"us-east-1\": stack 'prod' is already in us-east-1; the "
+        "peer of this stack must be in us-west-2"
+    )
 
 
 def test_readme_config_reference_is_generated_from_the_registry() -> None:

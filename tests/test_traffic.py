@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from infra.config import ConfigError
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan
 from reskflow_dr.preview import ROOT, load, preview
-from tests.conftest import PlanOf, belongs_to_workloads, named
+from tests.conftest import ROLE_OVERRIDES, PlanOf, belongs_to_workloads, named
 
 REGION = {"prod": "us-east-1", "dr": "us-west-2"}
 ROLES = {"prod": "active", "dr": "passive"}
@@ -26,7 +27,7 @@ def endpoint(region: str) -> str:
 def plans() -> dict[tuple[str, str], Plan]:
     """Each stack in each role."""
     return {
-        (stack, role): preview(stack, [f"reskflow:role={role}"])
+        (stack, role): preview(stack, list(ROLE_OVERRIDES[stack, role]))
         for stack in ("prod", "dr")
         for role in ("active", "passive")
     }
@@ -98,7 +99,8 @@ def test_drill_on_prod_only_flips_the_health_check_flags_and_its_alarm(
     plans: dict[tuple[str, str], Plan],
 ) -> None:
     before, after = _inputs(plans["prod", "active"]), _inputs(plans["prod", "passive"])
-    changed = {name for name in before if before[name] != after[name]}
+    tiers = {n for n in before if n.startswith(("api-", "alerts-"))}  # traffic and alarms
+    changed = {name for name in tiers if before[name] != after.get(name)}
     assert changed == {"api-health-check", "alerts-api-health-check"}
     diff = {
         k: (before["api-health-check"][k], after["api-health-check"][k])
@@ -144,8 +146,8 @@ STATES = [
 def test_traffic_follows_the_active_role_and_fails_over_on_the_data_plane(
     prod_role: str, dr_role: str, east_up: bool, west_up: bool, answered: str
 ) -> None:
-    _, prod = load(ROOT, "prod", [f"reskflow:role={prod_role}"])
-    _, dr = load(ROOT, "dr", [f"reskflow:role={dr_role}"])
+    _, prod = load(ROOT, "prod", list(ROLE_OVERRIDES["prod", prod_role]))
+    _, dr = load(ROOT, "dr", list(ROLE_OVERRIDES["dr", dr_role]))
     assert (prod.failover_role, dr.failover_role) == ("PRIMARY", "SECONDARY")
     answer = _answer(_healthy(east_up, prod.drained), _healthy(west_up, dr.drained))
     assert {"PRIMARY": "us-east-1", "SECONDARY": "us-west-2"}[answer] == answered
@@ -205,8 +207,9 @@ def test_bad_traffic_config_is_one_config_error(value: str, named_key: str, allo
 
 def test_missing_traffic_config_exits_2(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    stack = (ROOT / "Pulumi.prod.yaml").read_text()
-    (tmp_path / "Pulumi.prod.yaml").write_text(stack.split("  reskflow:traffic:")[0])
+    stack = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    del stack["config"]["reskflow:traffic"]
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack))
     with pytest.raises(ConfigError, match=r"^config error: reskflow:traffic = \(not set\)"):
         load(tmp_path, "prod")
     code = main(["preview", "prod", "--set", f"reskflow:traffic={{{TRAFFIC}, ttl: 90}}"])

@@ -133,9 +133,9 @@ def test_without_a_cluster_the_stack_declares_no_kubernetes_objects() -> None:
     values = {k: v for k, v in config.values.items() if not k.startswith("reskflow:kube")}
     values.pop("reskflow:clusterOidcProviderArn")
     values.pop("reskflow:imageTag")
-    settings = load_settings(values, "prod")
+    settings = load_settings(values, "prod", secret_keys=config.secret_keys)
     assert settings.workloads is None
-    bare = dataclasses.replace(config, values=values, secret_keys=frozenset())
+    bare = dataclasses.replace(config, values=values)
     p = run_program(bare, settings.account_id, settings.region)
     assert not [r for r in p.resources if "kubernetes" in r.type or "workloads" in r.urn]
     assert [r for r in p.resources if r.type == "aws:s3/bucket:Bucket"]

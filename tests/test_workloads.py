@@ -12,12 +12,14 @@ import pytest
 
 from components.k8s import KUBERNETES_VERSION
 from reskflow_dr import render
-from tests.conftest import belongs_to_workloads
+from tests.conftest import ROLE_OVERRIDES, belongs_to_workloads
 from tests.workload_plans import (
     SERVICE_NAMES,
+    WITH_REDIS,
     changed_paths,
     containers,
     env_of,
+    job_names,
     kubernetes_objects,
     manifest,
     manifests,
@@ -25,14 +27,14 @@ from tests.workload_plans import (
     pod_specs,
 )
 
-PASSIVE = "reskflow:role=passive"
 #: The seed's sizes: RUN-002 restarts api-gateway with 5 and order-service with 3; RUN-001
 #: restores "the original replica count" of 3.
 ACTIVE_SIZES = {name: 3 for name in SERVICE_NAMES} | {"api-gateway": 5}
 
 ROLE_PLANS = {
     "prod (active)": ("prod",),
-    "prod switched to passive": ("prod", PASSIVE),
+    "prod switched to passive": ("prod", *ROLE_OVERRIDES["prod", "passive"]),
+    "dr promoted, redis job on": ("dr", *ROLE_OVERRIDES["dr", "active"], WITH_REDIS),
     "dr (passive)": ("dr",),
     "prod at RED with a custom namespace": (
         "prod",
@@ -108,7 +110,9 @@ def test_active_role_runs_the_seed_sizes() -> None:
     assert plan("prod").outputs["workloads"]["replicas"] == ACTIVE_SIZES
 
 
-@pytest.mark.parametrize("args", [("dr",), ("prod", PASSIVE)], ids=["dr", "prod-passive"])
+@pytest.mark.parametrize(
+    "args", [("dr",), ("prod", *ROLE_OVERRIDES["prod", "passive"])], ids=["dr", "prod-passive"]
+)
 def test_passive_role_runs_the_pilot_light(args: tuple[str, ...]) -> None:
     assert min_replicas(plan(*args)) == {name: 1 for name in SERVICE_NAMES}
 
@@ -145,7 +149,8 @@ def test_autoscaler_ceiling_is_the_same_in_both_roles() -> None:
         hpas = manifests(p, "HorizontalPodAutoscaler")
         return {n: m["spec"]["maxReplicas"] for n, m in hpas.items()}
 
-    assert ceilings(plan("prod")) == ceilings(plan("dr")) == ceilings(plan("prod", PASSIVE))
+    switched = plan("prod", *ROLE_OVERRIDES["prod", "passive"])
+    assert ceilings(plan("prod")) == ceilings(plan("dr")) == ceilings(switched)
 
 
 def test_passive_services_are_told_they_are_read_only() -> None:
@@ -181,7 +186,9 @@ def workload_resources(p: Any) -> dict[str, Any]:
 
 
 def test_role_switch_changes_only_the_role_fields() -> None:
-    before, after = workload_resources(plan("prod")), workload_resources(plan("prod", PASSIVE))
+    # A failover: dr promoted in place (same database instance), the peer declared lost.
+    before = workload_resources(plan("dr"))
+    after = workload_resources(plan("dr", *ROLE_OVERRIDES["dr", "active"]))
     assert before.keys() == after.keys(), "a role switch must not create or delete objects"
     changed: dict[str, set[str]] = {}
     for urn, old in before.items():
@@ -199,7 +206,10 @@ def test_role_switch_changes_only_the_role_fields() -> None:
 
 
 def test_role_switch_diff_shows_the_scale_up() -> None:
-    pilot, full = min_replicas(plan("prod", PASSIVE)), min_replicas(plan("prod"))
+    pilot, full = (
+        min_replicas(plan("dr")),
+        min_replicas(plan("dr", *ROLE_OVERRIDES["dr", "active"])),
+    )
     assert all(full[name] > pilot[name] for name in SERVICE_NAMES)
 
 
@@ -211,7 +221,8 @@ def test_role_switch_diff_shows_the_scale_up() -> None:
 @pytest.mark.parametrize("stack", ["prod", "dr"])
 def test_every_container_runs_restricted(stack: str) -> None:
     specs = list(pod_specs(plan(stack)))
-    assert len(specs) == len(SERVICE_NAMES) + 4
+    jobs = len(job_names(plan(stack)))
+    assert jobs >= 3 and len(specs) == len(SERVICE_NAMES) + jobs
     checked = 0
     for owner, spec in specs:
         pod = spec["securityContext"]
@@ -231,7 +242,7 @@ def test_every_container_runs_restricted(stack: str) -> None:
             assert {"cpu", "memory"} <= c["resources"]["requests"].keys(), (owner, c["name"])
             assert {"cpu", "memory"} <= c["resources"]["limits"].keys(), (owner, c["name"])
             checked += 1
-    assert checked == len(SERVICE_NAMES) + 2 * 4
+    assert checked == len(SERVICE_NAMES) + 2 * jobs
 
 
 def test_the_namespace_enforces_the_restricted_pod_security_standard() -> None:
@@ -346,7 +357,7 @@ def _allowed(
 
 
 def test_network_policies_allow_exactly_the_needed_traffic() -> None:
-    p = plan("prod")
+    p = plan("prod", WITH_REDIS)
     policies = list(manifests(p, "NetworkPolicy").values())
     pods = {n: {"app": n} for n in DATASTORE_PORTS}
     for src, src_labels in pods.items():
@@ -419,7 +430,7 @@ def test_a_level_change_renames_the_config_map_so_services_roll() -> None:
 
 
 def test_the_level_is_per_stack_and_not_tied_to_the_role() -> None:
-    assert degraded(plan("prod")) == degraded(plan("prod", PASSIVE))
+    assert degraded(plan("prod")) == degraded(plan("prod", *ROLE_OVERRIDES["prod", "passive"]))
 
 
 # --------------------------------------------------------------------------------------------

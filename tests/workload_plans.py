@@ -23,6 +23,8 @@ SERVICE_NAMES = (
     "notification-service",
 )
 JOB_NAMES = ("postgres-daily", "postgres-weekly", "mongodb-daily", "redis-daily")
+#: redis-daily is off by default (ElastiCache refuses SYNC); this override turns it on.
+WITH_REDIS = "reskflow:backupJobs={redis-daily: '0 4 * * *'}"
 
 
 @functools.cache
@@ -84,3 +86,8 @@ def flatten(value: Any, path: str = "") -> dict[str, Any]:
 def changed_paths(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
     a, b = flatten(before), flatten(after)
     return {k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>")}
+
+
+def job_names(p: Plan) -> list[str]:
+    """The backup jobs a plan declares (``postgres-daily``...)."""
+    return [n.removeprefix("backup-") for n in manifests(p, "CronJob")]
