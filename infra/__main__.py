@@ -490,10 +490,9 @@ def kubernetes_provider(settings: StackSettings, workloads: WorkloadSettings) ->
     one the provider reads the runner's kubeconfig, pinned to the stack's context. The cluster
     identifier is the cluster's OIDC issuer: rotating credentials updates the provider instead of
     replacing every object, and a new cluster replaces them."""
-    kubeconfig = workloads.kubeconfig
     return k8s.Provider(
         f"k8s-{settings.region}",
-        kubeconfig=None if kubeconfig is None else pulumi.Output.secret(kubeconfig.reveal()),
+        kubeconfig=_secret_input(workloads.kubeconfig),
         context=workloads.kube_context,
         cluster_identifier=workloads.oidc_issuer,
         enable_server_side_apply=True,

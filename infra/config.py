@@ -181,30 +181,6 @@ class AlarmSettings:
         )
 
 
-class SecretText:
-    """A secret config value. ``repr`` and ``str`` never show it; :meth:`reveal` hands it to a
-    ``pulumi.Output.secret`` and nowhere else."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "SecretText('[secret]')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretText) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
 @dataclass(frozen=True)
 class ServiceSettings:
     """One service as configured: image and its active-role size."""
@@ -234,7 +210,7 @@ class BackupImages:
 class WorkloadSettings:
     """The Kubernetes side of the stack: cluster access, services, degraded mode, backup jobs."""
 
-    kubeconfig: SecretText | None
+    kubeconfig: Secret | None
     """Kubeconfig contents (a secret); None: the runner's own kubeconfig, at ``kube_context``."""
     kube_context: str | None
     """Context to use inside the kubeconfig."""
@@ -1826,7 +1802,7 @@ def _workloads(
     if tag is not None and (problem := tag_problem(tag)) is not None:
         raise ConfigError(f"{PROJECT}:imageTag", tag, problem)
     return WorkloadSettings(
-        kubeconfig=None if kubeconfig is None else SecretText(kubeconfig),
+        kubeconfig=None if kubeconfig is None else Secret(kubeconfig),
         kube_context=context,
         oidc_provider_arn=_oidc_provider_arn(
             raw.get(f"{PROJECT}:clusterOidcProviderArn"), account_id

@@ -150,7 +150,7 @@ def test_a_kubeconfig_from_config_never_appears_in_the_plan_or_the_settings() ->
     )
     settings = load_settings(real.values, "prod", secret_keys=real.secret_keys)
     assert settings.workloads is not None and settings.workloads.kubeconfig is not None
-    assert settings.workloads.kubeconfig.reveal() == KUBECONFIG
+    assert settings.workloads.kubeconfig.value == KUBECONFIG
     assert SENTINEL not in repr(settings) and SENTINEL not in str(settings.workloads)
     p = run_program(real, settings.account_id, settings.region)
     (provider,) = p.of_type("pulumi:providers:kubernetes")
