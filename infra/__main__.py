@@ -8,6 +8,7 @@ builds each tier from components with plain values. The Pulumi language host run
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 # The language host puts infra/ on sys.path; the components live beside it.
@@ -17,6 +18,7 @@ if _ROOT not in sys.path:
 
 import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
+import pulumi_kubernetes as k8s  # noqa: E402
 
 from components.alarms import (  # noqa: E402
     ROUTE53_METRICS_REGION,
@@ -34,6 +36,13 @@ from components.backup import (  # noqa: E402
     BackupVault,
     BackupVaultArgs,
     VaultLock,
+)
+from components.backup_jobs import (  # noqa: E402
+    DUMPS,
+    BackupJobs,
+    BackupJobsArgs,
+    BackupJobSpec,
+    stale_backup_alarms,
 )
 from components.cache import GlobalCache, GlobalCacheArgs  # noqa: E402
 from components.common import BACKUP_TAG_KEY, BACKUP_TAG_VALUE  # noqa: E402
@@ -54,6 +63,7 @@ from components.replication import (  # noqa: E402
 )
 from components.storage import SecureBucket, SecureBucketArgs  # noqa: E402
 from components.traffic import FailoverEndpoint, FailoverEndpointArgs  # noqa: E402
+from components.workloads import SERVICES, ServiceDeployment, Workloads, WorkloadsArgs  # noqa: E402
 from infra.config import (  # noqa: E402
     DOCDB_GLOBAL_IDENTIFIER,
     KMS_PRIMARY_REGION,
@@ -63,6 +73,7 @@ from infra.config import (  # noqa: E402
     ConfigError,
     Secret,
     StackSettings,
+    WorkloadSettings,
     load_settings,
 )
 
@@ -238,10 +249,11 @@ def build_data_tier(
     regional: pulumi.ResourceOptions,
     key: RegionalKey,
     peer_key_arn: pulumi.Input[str],
-) -> list[AlarmSpec]:
+) -> tuple[list[AlarmSpec], dict[str, pulumi.Output[str]]]:
     """PostgreSQL (primary or replica, by role), Redis and DocumentDB (members of global stores,
     by home region); the failover and failback runbook is docs/database-failover.md. Returns the
-    replication-lag alarms of the replicas this stack holds."""
+    replication-lag alarms of the replicas this stack holds, and the host name of this region's
+    member of each store (the workloads connect to their own region's)."""
     db, region = settings.database, settings.region
     placement = Placement(
         db.network.vpc_id, db.network.private_subnet_ids, db.network.allowed_security_group_ids
@@ -346,7 +358,12 @@ def build_data_tier(
     )
     if db.home:
         pulumi.export("cacheGlobalDatastoreId", cache.global_datastore_id)
-    return replica_lag_alarms(settings, postgres.identifier)
+    endpoints = {
+        "postgres": postgres.address,
+        "redis": cache.primary_endpoint,
+        "mongodb": documents.endpoint,
+    }
+    return replica_lag_alarms(settings, postgres.identifier), endpoints
 
 
 def replica_lag_alarms(
@@ -439,13 +456,20 @@ def build(settings: StackSettings) -> None:
         )
         pulumi.export("replicationRoleArn", replication.role_arn)
 
-    lag_alarms = build_data_tier(settings, regional, key, peer_key_arn)
+    lag_alarms, endpoints = build_data_tier(settings, regional, key, peer_key_arn)
     vault = build_backups(settings, regional, key)
     api = build_traffic(settings, regional)
-    alerts = build_alarms(settings, regional, key, api, lag_alarms)
+    alerts = build_alarms(settings, regional, key, api, [*lag_alarms, *workload_alarms(settings)])
     pulumi.export("backupVaultArn", vault.vault_arn)
     pulumi.export("healthCheckId", api.health_check_id)
     pulumi.export("alertsTopicArn", alerts.topic_arn)
+    build_workloads(
+        settings,
+        provider,
+        key.key_arn,
+        endpoints,
+        alerts.topic_arn,
+    )
 
     pulumi.export("region", settings.region)
     pulumi.export("peerRegion", settings.peer_region)
@@ -453,6 +477,124 @@ def build(settings: StackSettings) -> None:
     pulumi.export("kmsKeyId", key.key_id)
     pulumi.export("kmsKeyArn", key.key_arn)
     pulumi.export("buckets", {name: b.bucket_name for name, b in buckets.items()})
+
+
+# --------------------------------------------------------------------------------------------
+# Kubernetes workloads
+# --------------------------------------------------------------------------------------------
+
+
+def kubernetes_provider(settings: StackSettings, workloads: WorkloadSettings) -> k8s.Provider:
+    """The stack's only Kubernetes provider, for the region's cluster (default providers are
+    disabled). A kubeconfig from config travels as a secret Output (encrypted in state); without
+    one the provider reads the runner's kubeconfig, pinned to the stack's context. The cluster
+    identifier is the cluster's OIDC issuer: rotating credentials updates the provider instead of
+    replacing every object, and a new cluster replaces them."""
+    return k8s.Provider(
+        f"k8s-{settings.region}",
+        kubeconfig=_secret_input(workloads.kubeconfig),
+        context=workloads.kube_context,
+        cluster_identifier=workloads.oidc_issuer,
+        enable_server_side_apply=True,
+    )
+
+
+def tier_storage_classes(settings: StackSettings) -> dict[str, str]:
+    """Storage class the backups bucket's policy requires per tier prefix (daily, weekly)."""
+    backups = next(store for store in settings.stores if store.key == "backups")
+    return {e.prefix.rstrip("/"): e.storage_class for e in backups.expiries if e.storage_class}
+
+
+def backup_job_specs(settings: StackSettings) -> list[BackupJobSpec]:
+    """The enabled backup jobs with their schedule, tool image and the tier's storage class."""
+    w = settings.workloads
+    if w is None:
+        return []
+    storage_classes = tier_storage_classes(settings)
+    return [
+        BackupJobSpec(
+            name=name,
+            schedule=schedule,
+            image=w.backup_images.for_engine(DUMPS[name].engine),
+            storage_class=storage_classes[DUMPS[name].tier],
+        )
+        for name, schedule in w.backup_schedules.items()
+    ]
+
+
+def workload_alarms(settings: StackSettings) -> list[AlarmSpec]:
+    """Missing-success alarms of the backup jobs, for the alarms tier."""
+    return stale_backup_alarms(backup_job_specs(settings), settings.role == "active")
+
+
+def build_workloads(
+    settings: StackSettings,
+    aws_provider: aws.Provider,
+    kms_key_arn: pulumi.Input[str],
+    database_endpoints: Mapping[str, pulumi.Input[str]],
+    alert_topic_arn: pulumi.Input[str],
+) -> None:
+    """Services sized for the role, degraded-mode config and backup CronJobs (when the stack
+    names a cluster)."""
+    w = settings.workloads
+    if w is None:
+        return
+    if w.oidc_region not in (None, settings.region):
+        pulumi.log.warn(
+            f"reskflow:clusterOidcProviderArn names a cluster in {w.oidc_region}: the backup jobs "
+            f"run on the {settings.region} cluster and cannot assume roles that trust another one"
+        )
+    cluster = kubernetes_provider(settings, w)
+    configured = {s.name: s for s in w.services}
+    workloads = Workloads(
+        "workloads",
+        WorkloadsArgs(
+            namespace=w.namespace,
+            region=settings.region,
+            role=settings.role,
+            services=[
+                ServiceDeployment(
+                    spec=spec,
+                    image=configured[spec.name].image,
+                    replicas=w.replicas_for(configured[spec.name], settings.role),
+                    max_replicas=configured[spec.name].max_replicas,
+                )
+                for spec in SERVICES
+            ],
+            database_endpoints=database_endpoints,
+            postgres_database=settings.database.postgres.database_name,
+            degraded_level=w.degraded_level,
+        ),
+        opts=pulumi.ResourceOptions(providers=[cluster]),
+    )
+    BackupJobs(
+        "backup-jobs",
+        BackupJobsArgs(
+            namespace=workloads.namespace,
+            region=settings.region,
+            active=settings.role == "active",
+            jobs=backup_job_specs(settings),
+            bucket_name=settings.bucket_name("backups", settings.region),
+            kms_key_arn=kms_key_arn,
+            database_endpoints=database_endpoints,
+            postgres_database=settings.database.postgres.database_name,
+            alert_topic_arn=alert_topic_arn,
+            oidc_provider_arn=w.oidc_provider_arn,
+            oidc_issuer=w.oidc_issuer,
+            uploader_image=w.backup_images.aws_cli,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_provider, cluster]),
+    )
+    pulumi.export(
+        "workloads",
+        {
+            "namespace": workloads.namespace,
+            "replicas": {name: w.replicas_for(s, settings.role) for name, s in configured.items()},
+            "degradedLevel": w.degraded_level,
+            "backupJobs": dict(w.backup_schedules),
+            "backupJobsSuspended": settings.role != "active",
+        },
+    )
 
 
 def main() -> None:

@@ -231,6 +231,29 @@ for _token in (
 DERIVATIONS.update(_LATER_TIERS)
 
 
+# Kubernetes objects (components/workloads.py, components/backup_jobs.py).
+def _kubernetes_object(ctx: ResourceContext) -> State:
+    """The API server's id is ``namespace/name`` (``name`` alone for cluster-scoped objects)."""
+    meta = ctx.inputs.get("metadata") or {}
+    name = str(meta.get("name") or f"{ctx.name}-{ctx.digest(8)}")
+    namespace = meta.get("namespace")
+    return {"id": f"{namespace}/{name}" if namespace else name}
+
+
+for _token in (
+    "kubernetes:core/v1:Namespace",
+    "kubernetes:core/v1:ConfigMap",
+    "kubernetes:core/v1:Service",
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    "kubernetes:policy/v1:PodDisruptionBudget",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    "kubernetes:batch/v1:CronJob",
+):
+    DERIVATIONS[_token] = _kubernetes_object
+
+
 def _generic(token: str, ctx: ResourceContext) -> State:
     """Any other AWS type: an id from its name and an ARN in the service's usual shape."""
     module = token.split(":")[1].split("/")[0] if token.count(":") >= 2 else "resource"

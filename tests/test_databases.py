@@ -4,12 +4,13 @@ DocumentDB global stores; network, protection, secrets and exports."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 from reskflow_dr.engine import Plan, PlannedResource
-from tests.conftest import PlanOf, named
+from tests.conftest import PlanOf, belongs_to_workloads, named
 
 ACCOUNT = "123456789012"
 #: prod creates the multi-Region key (its id comes from the mocks); dr's stack file names the
@@ -468,6 +469,7 @@ def test_no_secret_reaches_the_plan_in_clear(plan_of: PlanOf) -> None:
     secret_inputs = {
         (r.name, k): v
         for r in plan.resources
+        if not belongs_to_workloads(r)  # their credentials are checked in test_workloads.py
         for k, v in r.inputs.items()
         if "password" in k.lower() or "token" in k.lower()
     }
@@ -476,4 +478,5 @@ def test_no_secret_reaches_the_plan_in_clear(plan_of: PlanOf) -> None:
         ("redis-group", "authToken"): "[secret]",
         ("docdb-cluster", "masterPassword"): "[secret]",
     }
-    assert "v1:" not in text
+    # No Pulumi ciphertext ("v1:..."); Kubernetes type tokens (".../v1:Kind") are not one.
+    assert not re.search(r"(?<![/\w])v1:", text)
