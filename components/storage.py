@@ -44,8 +44,21 @@ class SecureBucketArgs:
     """Extra tags on the bucket."""
 
 
+def _present_and_not(key: str, value: str) -> dict[str, Any]:
+    """A condition true when the request names ``key`` with another value than ``value``.
+
+    Only requests that carry the header are judged: the parts of a multipart upload
+    (``UploadPart``, authorised as ``s3:PutObject``) carry neither the encryption nor the
+    storage-class header, so a rule that also denied their absence would refuse every upload
+    larger than the client's multipart threshold (8 MB for the AWS CLI)."""
+    return {"StringNotEquals": {key: value}, "Null": {key: "false"}}
+
+
 def bucket_policy(bucket_arn: str, expiries: Sequence[Expiry]) -> str:
-    """Deny plain-HTTP access, uploads without SSE-KMS, and uploads in the wrong tier."""
+    """Deny plain-HTTP access, uploads asking for another encryption than SSE-KMS, and uploads
+    asking for another tier than their prefix's. An upload that names no encryption is encrypted
+    with the bucket's default (SSE-KMS with the regional key), so no object is ever stored
+    unencrypted."""
     objects = f"{bucket_arn}/*"
     statements: list[dict[str, Any]] = [
         {
@@ -62,15 +75,7 @@ def bucket_policy(bucket_arn: str, expiries: Sequence[Expiry]) -> str:
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": objects,
-            "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
-        },
-        {
-            "Sid": "DenyUnencryptedObjectUploads",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:PutObject",
-            "Resource": objects,
-            "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}},
+            "Condition": _present_and_not("s3:x-amz-server-side-encryption", "aws:kms"),
         },
     ]
     for expiry in expiries:
@@ -83,7 +88,7 @@ def bucket_policy(bucket_arn: str, expiries: Sequence[Expiry]) -> str:
                 "Principal": "*",
                 "Action": "s3:PutObject",
                 "Resource": f"{bucket_arn}/{expiry.prefix}*",
-                "Condition": {"StringNotEquals": {"s3:x-amz-storage-class": expiry.storage_class}},
+                "Condition": _present_and_not("s3:x-amz-storage-class", expiry.storage_class),
             }
         )
     return policy_json(statements)
@@ -133,8 +138,8 @@ def lifecycle_rules(
 
 class SecureBucket(pulumi.ComponentResource):
     """Versioned bucket, SSE-KMS with bucket keys, every public-access block on, ACLs disabled
-    (BucketOwnerEnforced), a bucket policy denying non-TLS and unencrypted uploads, and lifecycle
-    expirations. The bucket is protected and retained: removing it from the program never deletes
+    (BucketOwnerEnforced), a bucket policy denying non-TLS requests and uploads asking for another
+    encryption or tier, and lifecycle expirations. The bucket is protected and retained: removing it from the program never deletes
     it from AWS."""
 
     bucket_name: pulumi.Output[str]

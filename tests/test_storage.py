@@ -93,7 +93,7 @@ def _statement(doc: dict[str, Any], sid: str) -> dict[str, Any]:
     return found
 
 
-def test_bucket_policies_deny_plain_http_and_unencrypted_uploads(
+def test_bucket_policies_deny_plain_http_and_other_encryptions(
     stack_plan: tuple[str, Plan],
 ) -> None:
     stack, plan = stack_plan
@@ -106,10 +106,12 @@ def test_bucket_policies_deny_plain_http_and_unencrypted_uploads(
         assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         header = _statement(doc, "DenyIncorrectEncryptionHeader")
         assert header["Condition"] == {
-            "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}
+            "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+            # only requests naming an encryption: multipart parts carry none (see storage.py)
+            "Null": {"s3:x-amz-server-side-encryption": "false"},
         }
-        missing = _statement(doc, "DenyUnencryptedObjectUploads")
-        assert missing["Condition"] == {"Null": {"s3:x-amz-server-side-encryption": "true"}}
+        sids = [s["Sid"] for s in doc["Statement"]]
+        assert "DenyUnencryptedObjectUploads" not in sids  # would refuse every UploadPart
 
 
 def test_backup_tiers_are_enforced_at_upload(plan_of: PlanOf) -> None:
@@ -119,9 +121,15 @@ def test_backup_tiers_are_enforced_at_upload(plan_of: PlanOf) -> None:
     daily = _statement(doc, "DenyWrongTierDailyIncrementals")
     weekly = _statement(doc, "DenyWrongTierWeeklyFulls")
     assert daily["Resource"] == f"{arn}/daily/*"
-    assert daily["Condition"] == {"StringNotEquals": {"s3:x-amz-storage-class": "STANDARD_IA"}}
+    assert daily["Condition"] == {
+        "StringNotEquals": {"s3:x-amz-storage-class": "STANDARD_IA"},
+        "Null": {"s3:x-amz-storage-class": "false"},
+    }
     assert weekly["Resource"] == f"{arn}/weekly/*"
-    assert weekly["Condition"] == {"StringNotEquals": {"s3:x-amz-storage-class": "GLACIER"}}
+    assert weekly["Condition"] == {
+        "StringNotEquals": {"s3:x-amz-storage-class": "GLACIER"},
+        "Null": {"s3:x-amz-storage-class": "false"},
+    }
     other = policy_doc(named(plan, "s3-uploads-policy"))
     assert not [s for s in other["Statement"] if s["Sid"].startswith("DenyWrongTier")]
 
