@@ -188,3 +188,13 @@ def test_bad_policy_config_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     config.write_text(json.dumps({"reskflow-no-such-policy": "mandatory"}))
     assert main(["preview", "prod", "--quiet", "--policy-config", str(config)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_plan_breaking_a_mandatory_policy_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    """Before the peer exists (first bring-up) nothing leaves the region: 3-2-1 fails, by name."""
+    assert main(["preview", "prod", "--quiet", "--set", "reskflow:peerDeployed=false"]) == 1
+    captured = capsys.readouterr()
+    flagged = [line for line in captured.out.splitlines() if line.startswith("reskflow-3-2-1 ")]
+    assert flagged and all(" mandatory " in line for line in flagged)
+    assert any("s3-uploads" in line and "offsite" in line for line in flagged)
+    assert captured.err.strip() == "reskflow-dr: mandatory policy violations (above)"
