@@ -139,8 +139,8 @@ def lifecycle_rules(
 class SecureBucket(pulumi.ComponentResource):
     """Versioned bucket, SSE-KMS with bucket keys, every public-access block on, ACLs disabled
     (BucketOwnerEnforced), a bucket policy denying non-TLS requests and uploads asking for another
-    encryption or tier, and lifecycle expirations. The bucket is protected and retained: removing it from the program never deletes
-    it from AWS."""
+    encryption or tier, and lifecycle expirations. The bucket is protected and retained: removing
+    it from the program never deletes it from AWS."""
 
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
