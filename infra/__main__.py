@@ -93,12 +93,6 @@ def read_config() -> dict[str, str]:
     return {key: str(value) for key, value in merged.items()}
 
 
-def read_secret_keys(keys: list[str]) -> frozenset[str]:
-    """Which config keys were set as secrets."""
-    env = set(pulumi.runtime.config.get_config_secret_keys_env())
-    return frozenset(k for k in keys if k in env or pulumi.runtime.config.is_config_secret(k))
-
-
 def regional_provider(settings: StackSettings) -> aws.Provider:
     """The only AWS provider of the stack: default providers are disabled in Pulumi.yaml."""
     return aws.Provider(
@@ -599,10 +593,8 @@ def build_workloads(
 
 def main() -> None:
     try:
-        raw = read_config()
-        settings = load_settings(
-            raw, pulumi.get_stack(), pulumi.get_project(), read_secret_keys(list(raw))
-        )
+        # Which keys are secret comes from the runtime (load_settings' default).
+        settings = load_settings(read_config(), pulumi.get_stack(), pulumi.get_project())
     except ConfigError as err:
         # RunError ends the program with this one line and no traceback.
         raise pulumi.RunError(str(err)) from None

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from pulumi.runtime.config import is_config_secret
+from pulumi.runtime.config import get_config_secret_keys_env, is_config_secret
 
 from components.alarms import AlarmSpec
 from components.backup_jobs import DUMPS
@@ -1864,6 +1864,13 @@ def _workloads(
     )
 
 
+def runtime_secret_keys(keys: Collection[str]) -> frozenset[str]:
+    """Which of ``keys`` the Pulumi runtime was given as secrets (set in process, or listed in
+    ``PULUMI_CONFIG_SECRET_KEYS`` by the language host)."""
+    listed = set(get_config_secret_keys_env())
+    return frozenset(k for k in keys if k in listed or is_config_secret(k))
+
+
 def load_settings(
     raw: Mapping[str, str],
     stack: str,
@@ -1874,7 +1881,7 @@ def load_settings(
     ``secret_keys`` names the keys stored as secrets; by default the Pulumi runtime's."""
     _check_unknown_keys(raw)
     if secret_keys is None:
-        secret_keys = frozenset(k for k in raw if is_config_secret(k))
+        secret_keys = runtime_secret_keys(raw)
 
     def get(name: str) -> str | None:
         return raw.get(name)

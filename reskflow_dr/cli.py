@@ -125,7 +125,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
                 print(format_verdicts(verdicts))
                 if has_mandatory_violation(verdicts):
                     code = EXIT_UNSAFE
-            print(f"Policies evaluated in {time.perf_counter() - started:.2f}s\n")
+                print(f"Policies evaluated in {time.perf_counter() - started:.2f}s")
+            print()
             if args.json:
                 args.json.parent.mkdir(parents=True, exist_ok=True)
                 args.json.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")

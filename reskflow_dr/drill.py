@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from infra.config import NORMALLY_ACTIVE_REGION, PROJECT, SUPPORTED_REGIONS, load_settings
+from infra.config import NORMALLY_ACTIVE_REGION, PROJECT, SUPPORTED_REGIONS
 from reskflow_dr import budget as budget_mod
 from reskflow_dr.diff import PlanDiff, Verdict, diff_plans, verdict
 from reskflow_dr.engine import Plan, run_program
-from reskflow_dr.preview import ROOT, preview, validated
+from reskflow_dr.preview import ROOT, preview, settings_of, validated
 from reskflow_dr.stackfiles import StackConfig, UsageError, known_stacks, load_stack
 
 Scenario = Literal["failover", "failback", "disaster"]
@@ -74,7 +74,7 @@ def stack_plans(stack: str, root: Path = ROOT) -> tuple[Plan, Plan]:
     pair = stack_pair(root)
     peer = pair.peer(stack)
     config = load_stack(root, peer)
-    settings = load_settings(config.values, peer, config.project, config.secret_keys)
+    settings = settings_of(config)
     return preview(stack, root=root), run_program(config, settings.account_id, settings.region)
 
 
@@ -174,7 +174,7 @@ CONTRIBUTORS: list[Contributor] = [roles_contributor, database_contributor]
 
 def effective_config(config: StackConfig) -> dict[str, str]:
     """The raw config plus the values the guard derives (``peerRole``, ``peerLost`` defaults)."""
-    s = load_settings(config.values, config.stack, config.project, config.secret_keys)
+    s = settings_of(config)
     return {
         **config.values,
         ROLE: s.role,

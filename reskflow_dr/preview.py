@@ -47,16 +47,20 @@ def check_peer_files(
                 f"be in {settings.peer_region}",
             )
         try:
-            peer = load_settings(values, other, peer_config.project, peer_config.secret_keys)
+            peer = settings_of(peer_config)
         except ConfigError:
             continue  # the other stack's own preview reports it
         check_peer_stack(settings, peer)
 
 
+def settings_of(config: StackConfig) -> StackSettings:
+    """A stack config validated with its own secret keys (offline, in place of the runtime's)."""
+    return load_settings(config.values, config.stack, config.project, config.secret_keys)
+
+
 def validated(root: Path, stack: str, overrides: Sequence[str] = ()) -> StackSettings:
     """A stack's settings from its own file alone, without the cross-check with its peer's."""
-    config = load_stack(root, stack, overrides)
-    return load_settings(config.values, stack, config.project, config.secret_keys)
+    return settings_of(load_stack(root, stack, overrides))
 
 
 def load(
@@ -65,7 +69,7 @@ def load(
     """Read and validate a stack's config; raises ConfigError or UsageError before anything runs.
     ``peers`` are overrides for the other stacks' files as they are cross-read."""
     config = load_stack(root, stack, overrides)
-    settings = load_settings(config.values, stack, config.project, config.secret_keys)
+    settings = settings_of(config)
     check_peer_files(root, settings, peers)
     return config, settings
 
