@@ -9,6 +9,33 @@ from reskflow_dr.engine import Plan, PlannedResource
 
 ACCOUNT = "123456789012"
 REGIONS = {"prod": "us-east-1", "dr": "us-west-2"}
+#: The dr region's uploads twin and vault: where prod's replication and backup copies land.
+SOURCE, DEST = "reskflow-uploads-us-east-1", "reskflow-uploads-us-west-2"
+VAULT = "reskflow-dr-us-west-2"
+
+
+def replication_rule() -> dict[str, Any]:
+    """prod's replication rule to dr's uploads bucket, with Replication Time Control."""
+    return {
+        "id": "to-us-west-2",
+        "destination": {
+            "bucket": f"arn:aws:s3:::{DEST}",
+            "replicationTime": {"status": "Enabled", "time": {"minutes": 15}},
+        },
+    }
+
+
+def daily_backup_rule(**extra: Any) -> dict[str, Any]:
+    """prod's daily backup rule, copied to dr's vault."""
+    return {
+        "ruleName": "daily",
+        "schedule": "cron(0 5 ? * * *)",
+        "targetVaultName": "reskflow-dr-us-east-1",
+        **extra,
+        "copyActions": [
+            {"destinationVaultArn": f"arn:aws:backup:us-west-2:{ACCOUNT}:backup-vault:{VAULT}"}
+        ],
+    }
 
 
 def provider_urn(stack: str) -> str:

@@ -12,11 +12,18 @@ from reskflow_dr import budget
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan, PlannedResource
 from tests.conftest import PlanOf
-from tests.synthetic import ACCOUNT, db_arn, plan, postgres, res
+from tests.synthetic import (
+    DEST,
+    VAULT,
+    daily_backup_rule,
+    db_arn,
+    plan,
+    postgres,
+    replication_rule,
+    res,
+)
 
 TARGETS = RecoveryTargets(rto_minutes=15, rpo_minutes=5, promotion_minutes=10)
-DEST = "reskflow-uploads-us-west-2"
-VAULT = "reskflow-dr-us-west-2"
 
 
 def record(stack: str, role: str, **extra: object) -> PlannedResource:
@@ -34,26 +41,8 @@ def failed_region(interval: int | None = 10, threshold: int | None = 3) -> Plan:
         check["requestInterval"] = interval
     if threshold is not None:
         check["failureThreshold"] = threshold
-    replication = {
-        "bucket": "reskflow-uploads-us-east-1",
-        "rules": [
-            {
-                "id": "to-us-west-2",
-                "destination": {
-                    "bucket": f"arn:aws:s3:::{DEST}",
-                    "replicationTime": {"status": "Enabled", "time": {"minutes": 15}},
-                },
-            }
-        ],
-    }
-    backup_rule = {
-        "ruleName": "daily",
-        "schedule": "cron(0 5 ? * * *)",
-        "targetVaultName": "reskflow-dr-us-east-1",
-        "copyActions": [
-            {"destinationVaultArn": f"arn:aws:backup:us-west-2:{ACCOUNT}:backup-vault:{VAULT}"}
-        ],
-    }
+    replication = {"bucket": "reskflow-uploads-us-east-1", "rules": [replication_rule()]}
+    backup_rule = daily_backup_rule()
     return plan(
         "prod",
         res("prod", "aws:route53/healthCheck:HealthCheck", "api-health", check),

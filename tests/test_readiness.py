@@ -17,10 +17,18 @@ from moto import mock_aws
 from reskflow_dr import readiness
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan
-from tests.synthetic import ACCOUNT, db_arn, plan, postgres, res
+from tests.synthetic import (
+    DEST,
+    SOURCE,
+    VAULT,
+    daily_backup_rule,
+    db_arn,
+    plan,
+    postgres,
+    replication_rule,
+    res,
+)
 
-VAULT = "reskflow-dr-us-west-2"
-SOURCE, DEST = "reskflow-uploads-us-east-1", "reskflow-uploads-us-west-2"
 FQDN = "api-usw2.example.com"
 
 
@@ -54,23 +62,8 @@ def dr_plan(replica: bool = True, generation: int = 2) -> Plan:
 
 
 def prod_plan() -> Plan:
-    rule = {
-        "id": "to-us-west-2",
-        "destination": {
-            "bucket": f"arn:aws:s3:::{DEST}",
-            "replicationTime": {"status": "Enabled", "time": {"minutes": 15}},
-        },
-    }
-    backup_rule = {
-        "ruleName": "daily",
-        "schedule": "cron(0 5 ? * * *)",
-        "targetVaultName": "reskflow-dr-us-east-1",
-        "startWindow": 60,
-        "completionWindow": 240,
-        "copyActions": [
-            {"destinationVaultArn": f"arn:aws:backup:us-west-2:{ACCOUNT}:backup-vault:{VAULT}"}
-        ],
-    }
+    rule = replication_rule()
+    backup_rule = daily_backup_rule(startWindow=60, completionWindow=240)
     return plan(
         "prod",
         res(
