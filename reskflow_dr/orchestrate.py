@@ -36,10 +36,18 @@ class StackLike(Protocol):
 
     def set_config(self, key: str, value: Any) -> None: ...
 
-    def up(self, *, on_output: Callable[[str], Any] | None = None) -> Any: ...
+    def up(
+        self,
+        *,
+        on_output: Callable[[str], Any] | None = None,
+        policy_packs: list[str] | None = None,
+    ) -> Any: ...
 
 
 class Workspace(Protocol):
+    policy_packs: list[str]
+    """Policy packs every ``up`` runs with (the pack is never skipped)."""
+
     def select(self, stack: str) -> StackLike: ...
 
     def config_value(self, value: str) -> Any: ...
@@ -61,6 +69,7 @@ class AutomationWorkspace:
                 "the offline drill above is complete without it"
             )
         self.root = root
+        self.policy_packs = [str(root / "policy")]
 
     def select(self, stack: str) -> StackLike:
         from pulumi import automation as auto
@@ -140,8 +149,10 @@ def _run_step(
         return None
     assert step.stack is not None and step.check is not None
     if step.kind == "up":
-        say(f"    pulumi up -s {step.stack}")
-        result = ws.select(step.stack).up(on_output=lambda line: say(f"      {line.rstrip()}"))
+        say(f"    pulumi up -s {step.stack} --policy-pack policy")
+        result = ws.select(step.stack).up(
+            on_output=lambda line: say(f"      {line.rstrip()}"), policy_packs=ws.policy_packs
+        )
         if _summary_result(result) != "succeeded":
             return f"pulumi up -s {step.stack}: {_summary_result(result)}"
     ok, detail = gate(step.stack, step.check, peer_lost)

@@ -23,7 +23,13 @@ class FakeStack:
             raise RuntimeError("error: could not set config\nsecond line")
         self.ws.log.append(("config", self.name, key, value.value))
 
-    def up(self, *, on_output: Callable[[str], Any] | None = None) -> Any:
+    def up(
+        self,
+        *,
+        on_output: Callable[[str], Any] | None = None,
+        policy_packs: list[str] | None = None,
+    ) -> Any:
+        assert policy_packs == self.ws.policy_packs, "every up runs with the policy pack"
         self.ws.log.append(("up", self.name))
         if on_output:
             on_output("Updating (dr)\n")
@@ -34,6 +40,7 @@ class FakeStack:
 class FakeWorkspace:
     def __init__(self) -> None:
         self.log: Log = []
+        self.policy_packs = ["/project/policy"]
         self.failing_ups: set[str] = set()
         self.broken_config: set[tuple[str, str]] = set()
 
