@@ -2,10 +2,11 @@
 
 The client is created in the region being activated: Region switch "is built on a Regional data
 plane architecture, where Region switch plans are executed from the Region being activated"
-(AWS announcement of Region switch), and in botocore's endpoint rules for ``arc-region-switch``
-StartPlanExecution, GetPlanExecution, ListPlanExecutionEvents and ApprovePlanExecutionStep go to
-the regional endpoint, while only plan management (CreatePlan, GetPlan, UpdatePlan, ...) goes
-to the partition's control-plane endpoint. This module calls regional operations only.
+(AWS announcement of Region switch). AWS lists the execution operations (start, get, events,
+approve, cancel) as data-plane APIs and plan management (CreatePlan, GetPlan, UpdatePlan) as not
+(https://docs.aws.amazon.com/r53recovery/latest/dg/actions.region-switch.html); botocore's
+endpoint rules agree: only plan management goes to the partition's control-plane endpoint. This
+module calls regional data-plane operations only.
 
 Following is bounded (``timeout_s``) and polls every ``poll_s``. Approvals come from the same
 :class:`~reskflow_dr.failover.approvals.Approver` as the local runner: none -> the follower stops
