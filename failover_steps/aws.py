@@ -26,7 +26,9 @@ from failover_steps.contract import RegionFacts, StepConfig
 CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 20
 MAX_ATTEMPTS = 3
-"""Standard retry mode: at most three attempts per call, with AWS's backoff and retry quota."""
+"""Standard retry mode: at most three attempts per call in all, with AWS's backoff and retry
+quota. (botocore's ``max_attempts`` counts retries after the first call; ``total_max_attempts``
+counts every call, so that is the key set here.)"""
 
 #: Error codes after which trying again elsewhere (another cluster endpoint, another region's
 #: CloudWatch) can succeed; AWS's guidance for the ARC data plane names throttling and 5xx.
@@ -59,7 +61,7 @@ def client_config(max_attempts: int = MAX_ATTEMPTS) -> Config:
     return Config(
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
     )
 
 
