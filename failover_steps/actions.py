@@ -45,7 +45,8 @@ def run_action(
     action: str, config: StepConfig, target_region: str, mode: Mode, *, wait_s: float = 0.0
 ) -> StepResult:
     """Run ``action`` for an activation of ``target_region``. Raises :class:`StepError` when the
-    action is unknown, when AWS refuses, or when a verified property does not hold."""
+    action is unknown, when AWS refuses, or when a verified property does not hold. ``wait_s``
+    bounds how long a promotion waits for AWS to finish (0: do not wait)."""
     if action not in ACTIONS:
         raise StepError(f"unknown action {action!r}; known: {', '.join(sorted(ACTIONS))}")
     if mode not in MODES:
@@ -55,8 +56,8 @@ def run_action(
     calls: dict[str, Callable[[], StepResult]] = {
         "fence_region": lambda: fence_region(config, region),
         "promote_postgres": lambda: promote_postgres(config, region, wait_s=wait_s),
-        "failover_cache": lambda: failover_cache(config, region, mode),
-        "failover_docdb": lambda: failover_docdb(config, region, mode),
+        "failover_cache": lambda: failover_cache(config, region, mode, wait_s=wait_s),
+        "failover_docdb": lambda: failover_docdb(config, region, mode, wait_s=wait_s),
         "verify_writable": lambda: verify_writable(config, region, peer_fenced=mode == "graceful"),
         "set_traffic_signal": lambda: set_traffic_signal(config, region, avoid_regions=avoid),
     }

@@ -7,7 +7,7 @@ region (a step that acts on us-west-2 can never reach us-east-1 by default resol
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +98,28 @@ def unreachable(err: BaseException) -> bool:
 
 def error_code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def wait_until(
+    probe: Callable[[], tuple[bool, str]],
+    *,
+    what: str,
+    timeout_s: float,
+    poll_s: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> str:
+    """Call ``probe`` (-> done, state) every ``poll_s`` until done, for at most ``timeout_s``;
+    return the final state or raise :class:`StepError` naming ``what`` and its last state."""
+    deadline = clock() + timeout_s
+    while True:
+        done, state = probe()
+        if done:
+            return state
+        left = deadline - clock()
+        if left <= 0:
+            raise StepError(f"{what} is still {state} after {timeout_s:.0f} s")
+        sleep(min(poll_s, left))
 
 
 def facts(config: StepConfig, region: str) -> RegionFacts:

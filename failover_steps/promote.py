@@ -13,7 +13,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from failover_steps.aws import StepError, StepResult, client, cluster_arn, error_code, facts
+from failover_steps.aws import (
+    StepError,
+    StepResult,
+    client,
+    cluster_arn,
+    error_code,
+    facts,
+    wait_until,
+)
 from failover_steps.contract import StepConfig
 from failover_steps.workflows import Mode
 
@@ -92,19 +100,23 @@ def wait_postgres_writable(
     ``timeout_s`` seconds. Returns the last description; raises :class:`StepError` on timeout."""
     where = facts(config, region)
     rds = client("rds", region)
-    deadline = clock() + timeout_s
-    while True:
-        instance = _postgres(rds, where.postgres_id)
-        if postgres_writable(instance):
-            return instance
-        left = deadline - clock()
-        if left <= 0:
-            replica = instance.get("ReadReplicaSourceDBInstanceIdentifier")
-            raise StepError(
-                f"{where.postgres_id} in {region} is still {instance.get('DBInstanceStatus')!r}"
-                f"{' and a replica' if replica else ''} after {timeout_s:.0f} s"
-            )
-        sleep(min(poll_s, left))
+    last: dict[str, Any] = {}
+
+    def probe() -> tuple[bool, str]:
+        last.clear()
+        last.update(_postgres(rds, where.postgres_id))
+        replica = " and a replica" if last.get("ReadReplicaSourceDBInstanceIdentifier") else ""
+        return postgres_writable(last), f"{last.get('DBInstanceStatus')!r}{replica}"
+
+    wait_until(
+        probe,
+        what=f"{where.postgres_id} in {region}",
+        timeout_s=timeout_s,
+        poll_s=poll_s,
+        sleep=sleep,
+        clock=clock,
+    )
+    return last
 
 
 def _global_datastore(elasticache: Any, global_id: str) -> dict[str, Any] | None:
@@ -119,21 +131,35 @@ def _global_datastore(elasticache: Any, global_id: str) -> dict[str, Any] | None
     return dict(groups[0]) if groups else None
 
 
-def cache_member_role(elasticache: Any, global_id: str, group_id: str) -> str:
-    """``PRIMARY``/``SECONDARY`` in the Global Datastore, or ``standalone`` when the group is no
-    longer a member (after a disassociation)."""
-    datastore = _global_datastore(elasticache, global_id)
-    for member in (datastore or {}).get("Members", []):
+def cache_member_role(elasticache: Any, global_id: str, group_id: str) -> tuple[str, str]:
+    """(role, datastore status): ``PRIMARY``/``SECONDARY`` in the Global Datastore, or
+    ``standalone`` when the group is no longer a member (after a disassociation)."""
+    datastore = _global_datastore(elasticache, global_id) or {}
+    for member in datastore.get("Members", []):
         if member.get("ReplicationGroupId") == group_id:
-            return str(member.get("Role", "")).upper()
-    return "standalone"
+            return str(member.get("Role", "")).upper(), str(datastore.get("Status", ""))
+    return "standalone", str(datastore.get("Status", ""))
 
 
-def failover_cache(config: StepConfig, region: str, mode: Mode) -> StepResult:
+def _cache_done(role: str, mode: Mode) -> bool:
+    return role == "PRIMARY" or (role == "standalone" and mode == "ungraceful")
+
+
+def failover_cache(
+    config: StepConfig,
+    region: str,
+    mode: Mode,
+    *,
+    wait_s: float = 0.0,
+    poll_s: float = 15.0,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+) -> StepResult:
     """Make the region's replication group the writable Redis.
 
     Graceful (the primary's region answers): FailoverGlobalReplicationGroup with the target as the
-    new primary; the old primary becomes a secondary, nothing is lost.
+    new primary; the old primary becomes a secondary, nothing is lost. While the datastore is not
+    ``available`` (a change under way) nothing is called again.
     Ungraceful (the primary's region is down): the failover call needs the old primary to step
     down, so the target is removed from the Global Datastore with
     DisassociateGlobalReplicationGroup, sent to the target region's endpoint; it "remains as a
@@ -143,18 +169,22 @@ def failover_cache(config: StepConfig, region: str, mode: Mode) -> StepResult:
     AWS's documentation does not state whether the disassociation succeeds while the primary's
     region is unreachable; when AWS refuses, the error is reported unchanged (not verified live).
     The returning region's old primary is then fenced and re-joined as a secondary (failback).
+    With ``wait_s`` > 0, poll until the change shows (bounded).
     """
     where = facts(config, region)
     elasticache = client("elasticache", region)
-    role = cache_member_role(elasticache, config.cache_global_id, where.cache_group_id)
+    role, status = cache_member_role(elasticache, config.cache_global_id, where.cache_group_id)
     changed: list[str] = []
-    if role == "PRIMARY" or (role == "standalone" and mode == "ungraceful"):
+    notes: list[str] = []
+    if _cache_done(role, mode):
         pass
     elif role == "standalone":
         raise StepError(
             f"{where.cache_group_id} is not a member of the Global Datastore "
             f"{config.cache_global_id}: a graceful failover cannot promote it"
         )
+    elif mode == "graceful" and status not in ("", "available"):
+        notes.append(f"Global Datastore {config.cache_global_id} is {status}: change under way")
     elif mode == "graceful":
         elasticache.failover_global_replication_group(
             GlobalReplicationGroupId=config.cache_global_id,
@@ -169,7 +199,27 @@ def failover_cache(config: StepConfig, region: str, mode: Mode) -> StepResult:
             ReplicationGroupRegion=region,
         )
         changed.append(f"elasticache:DisassociateGlobalReplicationGroup {where.cache_group_id}")
-    return StepResult("failover_cache", region, changed=tuple(changed), data={"role_before": role})
+    if wait_s > 0 and not _cache_done(role, mode):
+
+        def probe() -> tuple[bool, str]:
+            now, _ = cache_member_role(elasticache, config.cache_global_id, where.cache_group_id)
+            return _cache_done(now, mode), now
+
+        wait_until(
+            probe,
+            what=f"{where.cache_group_id} in {config.cache_global_id}",
+            timeout_s=wait_s,
+            poll_s=poll_s,
+            sleep=sleep,
+            clock=clock,
+        )
+    return StepResult(
+        "failover_cache",
+        region,
+        changed=tuple(changed),
+        notes=tuple(notes),
+        data={"role_before": role},
+    )
 
 
 def docdb_writer(docdb: Any, global_id: str) -> tuple[str, str]:
@@ -182,7 +232,16 @@ def docdb_writer(docdb: Any, global_id: str) -> tuple[str, str]:
     return str(writer), str(found[0].get("Status", ""))
 
 
-def failover_docdb(config: StepConfig, region: str, mode: Mode) -> StepResult:
+def failover_docdb(
+    config: StepConfig,
+    region: str,
+    mode: Mode,
+    *,
+    wait_s: float = 0.0,
+    poll_s: float = 15.0,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+) -> StepResult:
     """Make the region's DocumentDB cluster the global cluster's writer: SwitchoverGlobalCluster
     when graceful (no data loss), FailoverGlobalCluster with AllowDataLoss when ungraceful (the
     API for "a regional disaster in the primary region"). Both go to the target region's endpoint
@@ -190,7 +249,8 @@ def failover_docdb(config: StepConfig, region: str, mode: Mode) -> StepResult:
     cluster in its AWS Region").
     https://docs.aws.amazon.com/documentdb/latest/developerguide/API_FailoverGlobalCluster.html
     https://docs.aws.amazon.com/documentdb/latest/developerguide/API_SwitchoverGlobalCluster.html
-    Region switch has its own DocumentDB block; the local runner uses this step."""
+    Region switch has its own DocumentDB block; the local runner uses this step. With ``wait_s``
+    > 0, poll until the target is the writer (bounded)."""
     where = facts(config, region)
     docdb = client("docdb", region)
     target = cluster_arn(config, region, where.docdb_cluster_id)
@@ -213,6 +273,20 @@ def failover_docdb(config: StepConfig, region: str, mode: Mode) -> StepResult:
             AllowDataLoss=True,
         )
         changed.append(f"docdb:FailoverGlobalCluster (AllowDataLoss) -> {where.docdb_cluster_id}")
+    if wait_s > 0 and writer != target:
+
+        def probe() -> tuple[bool, str]:
+            now, state = docdb_writer(docdb, config.docdb_global_id)
+            return now == target, f"{state or 'unknown'} with writer {now or 'none'}"
+
+        wait_until(
+            probe,
+            what=f"global cluster {config.docdb_global_id}",
+            timeout_s=wait_s,
+            poll_s=poll_s,
+            sleep=sleep,
+            clock=clock,
+        )
     return StepResult(
         "failover_docdb",
         region,

@@ -41,7 +41,7 @@ def verify_writable(config: StepConfig, region: str, *, peer_fenced: bool = Fals
     )
 
     elasticache = client("elasticache", region)
-    role = cache_member_role(elasticache, config.cache_global_id, where.cache_group_id)
+    role, _ = cache_member_role(elasticache, config.cache_global_id, where.cache_group_id)
     group = elasticache.describe_replication_groups(ReplicationGroupId=where.cache_group_id)[
         "ReplicationGroups"
     ][0]

@@ -58,15 +58,17 @@ class Executors:
 
 
 def aws_executors(config: StepConfig, eks_scaling: StepCall) -> Executors:
-    """The real handlers for ``config``; ``eks_scaling`` comes from the caller. A promotion waits
-    (bounded by its step's timeout) until the instance takes writes."""
+    """The real handlers for ``config``; ``eks_scaling`` comes from the caller. Each promotion
+    waits, bounded by its step's timeout, until AWS shows the change, so verification follows a
+    finished change."""
 
     def lambda_action(step: Step, target: str, mode: Mode) -> Mapping[str, Any]:
-        wait_s = step.timeout_minutes * 60.0 if step.action == "promote_postgres" else 0.0
+        wait_s = step.timeout_minutes * 60.0
         return actions.run_action(step.action, config, target, mode, wait_s=wait_s).to_dict()
 
     def docdb_global(step: Step, target: str, mode: Mode) -> Mapping[str, Any]:
-        return failover_docdb(config, target, mode).to_dict()
+        wait_s = step.timeout_minutes * 60.0
+        return failover_docdb(config, target, mode, wait_s=wait_s).to_dict()
 
     def routing_control(step: Step, target: str, mode: Mode) -> Mapping[str, Any]:
         result = actions.switch_traffic(config, target, mode)

@@ -312,3 +312,73 @@ def test_arc_reads_states_from_the_first_endpoint_that_answers(
     stub_states(arc(clients, config, "ap-northeast-1"), "On", "Off")
 
     assert get_routing_control_states(config) == {EAST: "On", WEST: "Off"}
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def test_cache_failover_waits_until_the_target_is_primary(
+    clients: Clients, config: StepConfig
+) -> None:
+    stub = clients.stub("elasticache", WEST)
+    stub.add_response("describe_global_replication_groups", datastore("SECONDARY"))
+    stub.add_response("failover_global_replication_group", {})
+    stub.add_response("describe_global_replication_groups", datastore("SECONDARY"))
+    stub.add_response("describe_global_replication_groups", datastore("PRIMARY"))
+    fake = FakeTime()
+
+    result = failover_cache(
+        config, WEST, "graceful", wait_s=600, sleep=fake.sleep, clock=fake.clock
+    )
+
+    assert result.changed == ("elasticache:FailoverGlobalReplicationGroup -> reskflow-redis-west",)
+    assert fake.slept == [15.0]
+    clients.assert_all_used()
+
+
+def test_cache_graceful_does_not_call_again_while_a_change_is_under_way(
+    clients: Clients, config: StepConfig
+) -> None:
+    busy = datastore("SECONDARY")
+    busy["GlobalReplicationGroups"][0]["Status"] = "modifying"
+    clients.stub("elasticache", WEST).add_response("describe_global_replication_groups", busy)
+
+    result = failover_cache(config, WEST, "graceful")
+
+    assert (result.changed, result.notes) == (
+        (),
+        ("Global Datastore ldgnf-reskflow-redis is modifying: change under way",),
+    )
+
+
+def test_docdb_wait_is_bounded(clients: Clients, config: StepConfig) -> None:
+    stub = clients.stub("docdb", WEST)
+    stub.add_response("describe_global_clusters", global_cluster(EAST_DOC_ARN))
+    stub.add_response("switchover_global_cluster", {})
+    for _ in range(3):
+        stub.add_response(
+            "describe_global_clusters", global_cluster(EAST_DOC_ARN, "switching-over")
+        )
+    fake = FakeTime()
+
+    with pytest.raises(StepError) as err:
+        failover_docdb(
+            config, WEST, "graceful", wait_s=20, poll_s=10, sleep=fake.sleep, clock=fake.clock
+        )
+
+    assert str(err.value) == (
+        "global cluster reskflow-docdb-global is still switching-over with writer "
+        f"{EAST_DOC_ARN} after 20 s"
+    )
+    assert fake.slept == [10.0, 10.0]
+    clients.assert_all_used()

@@ -98,6 +98,7 @@ def test_mode_comes_from_the_execution(clients: Clients, config: StepConfig) -> 
             "ReplicationGroupRegion": WEST,
         },
     )
+    cache.add_response("describe_global_replication_groups", {"GlobalReplicationGroups": []})
     environ = {CONFIG_ENV: config.to_json(), "AWS_REGION": WEST}
 
     out = handle("failover_cache", METADATA, Context(60_000), environ)

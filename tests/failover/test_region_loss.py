@@ -61,10 +61,11 @@ def stub_west_stores(clients: Clients) -> None:
             "ReplicationGroupRegion": WEST,
         },
     )
-    cache.add_response(
-        "describe_global_replication_groups",
-        {"GlobalReplicationGroups": [{"Members": members[:1]}]},
-    )
+    for _ in range(2):  # the bounded wait, then verify-writable
+        cache.add_response(
+            "describe_global_replication_groups",
+            {"GlobalReplicationGroups": [{"Members": members[:1]}]},
+        )
     cache.add_response(
         "describe_replication_groups", {"ReplicationGroups": [{"Status": "available"}]}
     )
@@ -80,7 +81,8 @@ def stub_west_stores(clients: Clients) -> None:
             "AllowDataLoss": True,
         },
     )
-    docdb.add_response("describe_global_clusters", writer(WEST_DOC))
+    for _ in range(2):  # the bounded wait, then verify-writable
+        docdb.add_response("describe_global_clusters", writer(WEST_DOC))
 
 
 def stub_arc(clients: Clients) -> None:
