@@ -164,14 +164,18 @@ def follow_execution(
     mode: Mode,
     approver: Approver,
     on_event: Callable[[ExecutionEvent], None] | None = None,
+    on_step: Callable[[StepProgress], None] | None = None,
     poll_s: float = 10.0,
     timeout_s: float = 3600.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> ExecutionReport:
     """Poll the execution until it ends, pauses, needs an approval no source can give, or
-    ``timeout_s`` passes; report each new event once, in time order, through ``on_event``."""
+    ``timeout_s`` passes; report each new event once, in time order, through ``on_event``, and
+    each step whose status changed since the last poll through ``on_step``."""
     emit = on_event or (lambda _event: None)
+    step_changed = on_step or (lambda _step: None)
+    statuses: dict[str, str] = {}
     seen: dict[str, ExecutionEvent] = {}
     approved: list[str] = []
     deadline = clock() + timeout_s
@@ -209,6 +213,10 @@ def follow_execution(
         for event in sorted(fresh, key=lambda e: (e.timestamp is None, e.timestamp or 0)):
             seen[event.event_id] = event
             emit(event)
+        for progress in (_progress(raw) for raw in steps):
+            if statuses.get(progress.name) != progress.status:
+                statuses[progress.name] = progress.status
+                step_changed(progress)
         state = str(record.get("executionState", ""))
         if state in FINAL_STATES:
             return report(FINAL_STATES[state], state, steps, record, "")

@@ -127,6 +127,7 @@ def test_the_client_is_regional_in_the_activated_region() -> None:
 def test_follow_approves_reports_events_once_and_measures_steps(rs: Any) -> None:
     sleeper = Sleeper()
     seen: list[ExecutionEvent] = []
+    changes: list[tuple[str, str]] = []
     first = [event(1, "executionStarted"), event(2, "stepPendingApproval", "approve")]
     second = [*first, event(3, "stepSucceeded", "approve"), event(4, "stepStarted", "promote")]
     third = [*second, event(5, "stepSucceeded", "promote"), event(6, "executionSucceeded")]
@@ -163,7 +164,13 @@ def test_follow_approves_reports_events_once_and_measures_steps(rs: Any) -> None
             third,
             actualRecoveryTime="PT9M30S",
         )
-        report = follow(rs, environment_approver({APPROVER_ENV: "octo"}), sleeper, seen)
+        report = follow(
+            rs,
+            environment_approver({APPROVER_ENV: "octo"}),
+            sleeper,
+            seen,
+            on_step=lambda step: changes.append((step.name, step.status)),
+        )
 
     assert report.outcome == "completed"
     assert [(e.event_id, e.type, e.step) for e in seen] == [
@@ -178,6 +185,12 @@ def test_follow_approves_reports_events_once_and_measures_steps(rs: Any) -> None
     assert report.actual_recovery_s == 570.0
     assert report.approvals == ("approve",)
     assert sleeper.slept == [10.0, 10.0]
+    assert changes == [
+        ("approve", "pendingApproval"),
+        ("approve", "completed"),
+        ("promote", "running"),
+        ("promote", "completed"),
+    ]
 
 
 def test_without_an_approval_source_following_stops_and_nothing_is_approved(rs: Any) -> None:
