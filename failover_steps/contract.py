@@ -61,6 +61,8 @@ class StepConfig:
     """Signal mode: metric (dimension ``Region``) that the gating alarms watch, published into
     the CloudWatch of each region listed in :attr:`signal_regions`."""
     signal_regions: tuple[str, ...] = ()
+    partition: str = "aws"
+    """ARN partition, for the DocumentDB cluster ARNs the global-cluster calls take."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -78,6 +80,7 @@ class StepConfig:
             signal_namespace=raw.get("signal_namespace", "ReskFlow/DR"),
             signal_metric=raw.get("signal_metric", "RegionActive"),
             signal_regions=tuple(raw.get("signal_regions", ())),
+            partition=raw.get("partition", "aws"),
         )
 
 
@@ -107,6 +110,7 @@ ACTIONS: dict[str, Action] = {
                 "rds:DescribeDBClusters",
                 "rds:ModifyDBCluster",
                 "elasticache:DescribeReplicationGroups",
+                "elasticache:DescribeCacheClusters",
                 "elasticache:ModifyReplicationGroup",
             ),
         ),
@@ -120,8 +124,10 @@ ACTIONS: dict[str, Action] = {
             "make the region's replication group the Global Datastore's primary",
             (
                 "elasticache:DescribeGlobalReplicationGroups",
+                "elasticache:DescribeReplicationGroups",
                 "elasticache:FailoverGlobalReplicationGroup",
                 "elasticache:DisassociateGlobalReplicationGroup",
+                "arc-region-switch:GetPlanExecution",
             ),
         ),
         Action(
@@ -131,6 +137,7 @@ ACTIONS: dict[str, Action] = {
                 "rds:DescribeGlobalClusters",
                 "rds:FailoverGlobalCluster",
                 "rds:SwitchoverGlobalCluster",
+                "arc-region-switch:GetPlanExecution",
             ),
         ),
         Action(
@@ -142,12 +149,14 @@ ACTIONS: dict[str, Action] = {
                 "rds:DescribeGlobalClusters",
                 "elasticache:DescribeGlobalReplicationGroups",
                 "elasticache:DescribeReplicationGroups",
+                "elasticache:DescribeCacheClusters",
+                "arc-region-switch:GetPlanExecution",
             ),
         ),
         Action(
             "set_traffic_signal",
             "signal mode: publish which region is active into the surviving region's CloudWatch",
-            ("cloudwatch:PutMetricData",),
+            ("cloudwatch:PutMetricData", "arc-region-switch:GetPlanExecution"),
         ),
     )
 }
