@@ -167,13 +167,13 @@ class RegionSwitchPlan(pulumi.ComponentResource):
         super().__init__("reskflow:failover:RegionSwitchPlan", name, None, opts)
         ctx = args.context
         child = pulumi.ResourceOptions(parent=self)
+        statements = execution_statements(ctx, args.cluster_arn, args.control_panel_arn)
         role = aws.iam.Role(
             f"{name}-execution-role",
             name=f"{args.name}-region-switch",
             assume_role_policy=REGION_SWITCH_TRUST,
             opts=child,
         )
-        statements = execution_statements(ctx, args.cluster_arn, args.control_panel_arn)
         policy = aws.iam.RolePolicy(
             f"{name}-execution-policy",
             role=role.id,

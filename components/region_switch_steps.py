@@ -73,9 +73,7 @@ def plan_steps(traffic_mode: TrafficMode) -> tuple[Step, ...]:
     if traffic_mode == "arc":
         return steps
     return tuple(
-        replace(s, kind="lambda", action="set_traffic_signal")
-        if s.kind == "routing_control"
-        else s
+        replace(s, kind="lambda", action="set_traffic_signal") if s.kind == "routing_control" else s
         for s in steps
     )
 
