@@ -88,9 +88,12 @@ def _arns(kind: str, regions: Sequence[str], config: StepConfig) -> list[str]:
     return out
 
 
-def action_statements(action: str, region: str, config: StepConfig) -> list[dict[str, Any]]:
+def action_statements(
+    action: str, region: str, config: StepConfig, log_group_declared: bool = False
+) -> list[dict[str, Any]]:
     """The IAM statements of ``action``'s function in ``region``: one per call of its contract,
-    on exactly the resources it acts on, plus writing its own log group."""
+    on exactly the resources it acts on, plus writing its own log group (and creating it, unless
+    the program declares it)."""
     peer = next(r for r in config.regions if r != region)
     regions = [{"target": region, "peer": peer}[w] for w in SCOPE[action]]
     statements: list[dict[str, Any]] = []
@@ -113,19 +116,20 @@ def action_statements(action: str, region: str, config: StepConfig) -> list[dict
     group = (
         f"arn:aws:logs:{region}:{config.account_id}:log-group:/aws/lambda/{function_name(action)}"
     )
+    writes = ["logs:CreateLogStream", "logs:PutLogEvents"]
     statements.append(
         {
             "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Action": writes if log_group_declared else ["logs:CreateLogGroup", *writes],
             "Resource": [group, f"{group}:*"],
         }
     )
     return statements
 
 
-def _policy(action: str, region: str) -> Callable[[StepConfig], str]:
+def _policy(action: str, region: str, declared: bool) -> Callable[[StepConfig], str]:
     def render(config: StepConfig) -> str:
-        return policy_json(action_statements(action, region, config))
+        return policy_json(action_statements(action, region, config, declared))
 
     return render
 
@@ -155,6 +159,11 @@ class StepFunctionsArgs:
     """Both regions' stores and the traffic switch, serialised into every function's
     environment (:data:`failover_steps.contract.CONFIG_ENV`)."""
     package_dir: Path = PACKAGE_DIR
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """The region's CMK: when set, each function's log group is declared, encrypted with it
+    (policy ``reskflow-logs-cmk``) and kept :attr:`log_retention_days`; otherwise Lambda creates
+    it on first use."""
+    log_retention_days: int = 90
 
 
 class StepFunctions(pulumi.ComponentResource):
@@ -172,8 +181,20 @@ class StepFunctions(pulumi.ComponentResource):
         environment = config.apply(lambda c: {CONFIG_ENV: c.to_json()})
         self.function_arns = {}
         self.role_arns = {}
+        declared = args.log_kms_key_arn is not None
         for action in sorted(ACTIONS):
             dashed = action.replace("_", "-")
+            after: list[pulumi.Resource] = []
+            if args.log_kms_key_arn is not None:
+                after.append(
+                    aws.cloudwatch.LogGroup(
+                        f"{name}-{dashed}-logs",
+                        name=f"/aws/lambda/{function_name(action)}",
+                        kms_key_id=args.log_kms_key_arn,
+                        retention_in_days=args.log_retention_days,
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
+                )
             role = aws.iam.Role(
                 f"{name}-{dashed}-role",
                 # IAM is global: the region keeps the two stacks' roles apart.
@@ -185,7 +206,7 @@ class StepFunctions(pulumi.ComponentResource):
                 f"{name}-{dashed}-policy",
                 role=role.id,
                 name=action,
-                policy=config.apply(_policy(action, args.region)),
+                policy=config.apply(_policy(action, args.region, declared)),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             function = aws.lambda_.Function(
@@ -199,7 +220,7 @@ class StepFunctions(pulumi.ComponentResource):
                 timeout=TIMEOUT_SECONDS,
                 memory_size=MEMORY_MB,
                 environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, *after]),
             )
             self.function_arns[action] = function.arn
             self.role_arns[action] = role.arn

@@ -47,7 +47,7 @@ def config(fence_sg: str = "") -> StepConfig:
     )
 
 
-def functions_in(region: str) -> Plan:
+def functions_in(region: str, log_key: str | None = None) -> Plan:
     """The component in ``region``, its StepConfig built from another resource's output (as the
     stacks do with the fence security groups)."""
 
@@ -56,7 +56,9 @@ def functions_in(region: str) -> Plan:
         fence = aws.ec2.SecurityGroup("fence", opts=pulumi.ResourceOptions(provider=p))
         StepFunctions(
             "steps",
-            StepFunctionsArgs(region=region, step_config=fence.id.apply(config)),
+            StepFunctionsArgs(
+                region=region, step_config=fence.id.apply(config), log_kms_key_arn=log_key
+            ),
             pulumi.ResourceOptions(provider=p),
         )
 
@@ -213,3 +215,33 @@ def test_each_role_may_make_exactly_its_contract_calls(action: str, me: str, pee
     }
     calls = [s["Action"] for s in document["Statement"][:-1]]
     assert calls == list(ACTIONS[action].iam_actions)
+
+
+KEY = f"arn:aws:kms:{WEST}:{ACCOUNT}:key/mrk-0123"
+
+
+def test_with_the_regional_key_each_log_group_is_declared_encrypted() -> None:
+    plan = functions_in(WEST, log_key=KEY)
+    groups = of_type(plan, "aws:cloudwatch/logGroup:LogGroup")
+    assert {n: g.inputs for n, g in groups.items()} == {
+        f"steps-{d}-logs": {
+            "name": f"/aws/lambda/reskflow-dr-{d}",
+            "kmsKeyId": KEY,
+            "retentionInDays": 90,
+        }
+        for d in DASHED.values()
+    }
+    functions = of_type(plan, "aws:lambda/function:Function")
+    policies = of_type(plan, "aws:iam/rolePolicy:RolePolicy")
+    for action, d in DASHED.items():
+        assert functions[f"steps-{d}"].options["dependsOn"] == sorted(
+            [policies[f"steps-{d}-policy"].urn, groups[f"steps-{d}-logs"].urn]
+        )
+        statements = json.loads(policies[f"steps-{d}-policy"].inputs["policy"])["Statement"]
+        assert statements[:-1] == expected_statements(action, WEST, EAST)[:-1]
+        assert statements[-1]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def test_without_a_key_no_log_group_is_declared() -> None:
+    plan = functions_in(WEST)
+    assert of_type(plan, "aws:cloudwatch/logGroup:LogGroup") == {}
