@@ -264,3 +264,33 @@ def render_workflows(
                 }
             )
     return rows
+
+
+def workflow_problems(rows: Sequence[Mapping[str, Any]], regions: Sequence[str]) -> list[str]:
+    """What makes rendered workflows (:func:`render_workflows`) unsafe to execute, one line
+    each, empty when safe: a region without a workflow, traffic switched before the last step,
+    a graceful promotion before the peer is fenced, a step acting on another region than the
+    runbook says, or a custom action without a function in every region."""
+    where = {s.name: s.where for s in activation_steps("graceful")}
+    problems: list[str] = []
+    for target in regions:
+        steps = [r for r in rows if r["target"] == target]
+        if not steps:
+            problems.append(f"{target}: no activate workflow")
+            continue
+        last = steps[-1]
+        if last["kind"] != "routing_control" and last["action"] != "set_traffic_signal":
+            problems.append(f"{target}: the last step is {last['step']}, not the traffic switch")
+        graceful = [r for r in steps if r["graceful"] == REGION_SWITCH]
+        fenced = [i for i, r in enumerate(graceful) if r["action"] == "fence_region"]
+        promoted = [i for i, r in enumerate(graceful) if r["group"] == "promote"]
+        if promoted and (not fenced or fenced[0] > promoted[0]):
+            problems.append(f"{target}: a graceful execution promotes before fencing the peer")
+        peer = next(r for r in regions if r != target)
+        for r in steps:
+            expected = peer if where.get(r["step"], "target") == "peer" else target
+            if r["acts_on"] != expected:
+                problems.append(f"{target}: {r['step']} acts on {r['acts_on']}, not {expected}")
+            if r["kind"] == "lambda" and len(r["lambdas"]) != len(regions):
+                problems.append(f"{target}: {r['step']} lacks a function in every region")
+    return problems

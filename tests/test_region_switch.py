@@ -5,6 +5,8 @@ groups, ungraceful behaviour), and who runs each step in a graceful and an ungra
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from components.region_switch_steps import (
@@ -13,6 +15,7 @@ from components.region_switch_steps import (
     plan_steps,
     render_workflows,
     workflow_args,
+    workflow_problems,
 )
 from failover_steps.contract import TrafficMode
 from failover_steps.workflows import activation_steps
@@ -131,3 +134,59 @@ def test_local_steps_of_an_ungraceful_execution_keep_the_runbook_order() -> None
 
 
 # The plan component under the mocks ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["arc", "signal"])
+def test_declared_workflows_have_no_problems(mode: TrafficMode) -> None:
+    assert workflow_problems(render_workflows(REGIONS, ACCOUNT, mode), REGIONS) == []
+
+
+def _rows() -> list[dict[str, Any]]:
+    return render_workflows(REGIONS, ACCOUNT, "arc")
+
+
+def _without(rows: list[dict[str, Any]], target: str, step: str) -> list[dict[str, Any]]:
+    return [r for r in rows if (r["target"], r["step"]) != (target, step)]
+
+
+def _moved_last(rows: list[dict[str, Any]], target: str, step: str) -> list[dict[str, Any]]:
+    moved = [r for r in rows if (r["target"], r["step"]) == (target, step)]
+    return _without(rows, target, step) + moved
+
+
+def _edited(rows: list[dict[str, Any]], target: str, step: str, **kw: Any) -> list[dict[str, Any]]:
+    return [{**r, **kw} if (r["target"], r["step"]) == (target, step) else r for r in rows]
+
+
+UNSAFE = [
+    ([r for r in _rows() if r["target"] == EAST], [f"{WEST}: no activate workflow"]),
+    (
+        _moved_last(_rows(), WEST, "verify-writable"),
+        [f"{WEST}: the last step is verify-writable, not the traffic switch"],
+    ),
+    (
+        _without(_rows(), EAST, "fence-peer"),
+        [f"{EAST}: a graceful execution promotes before fencing the peer"],
+    ),
+    (
+        _moved_last(_moved_last(_rows(), WEST, "fence-peer"), WEST, "switch-traffic"),
+        [f"{WEST}: a graceful execution promotes before fencing the peer"],
+    ),
+    (
+        _edited(_rows(), WEST, "fence-peer", acts_on=WEST),
+        [f"{WEST}: fence-peer acts on {WEST}, not {EAST}"],
+    ),
+    (
+        _edited(_rows(), EAST, "promote-postgres", acts_on=WEST),
+        [f"{EAST}: promote-postgres acts on {WEST}, not {EAST}"],
+    ),
+    (
+        _edited(_rows(), WEST, "failover-cache", lambdas=[function_arn(WEST, ACCOUNT, "x")]),
+        [f"{WEST}: failover-cache lacks a function in every region"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("rows", "problems"), UNSAFE)
+def test_unsafe_workflows_are_named(rows: list[dict[str, Any]], problems: list[str]) -> None:
+    assert workflow_problems(rows, REGIONS) == problems
