@@ -37,6 +37,8 @@ def switch_plan(**kwargs: Any) -> tuple[Plan, dict[str, Any]]:
         for region, arn in switch.routing_control_arns.items():
             arn.apply(lambda v, r=region: seen.setdefault(f"control:{r}", v))
         seen["alarms"] = dict(switch.signal_alarm_names)
+        if switch.cluster_endpoints is not None:
+            switch.cluster_endpoints.apply(lambda v: seen.setdefault("endpoints", v))
 
     return run_components(build, region=WEST), seen
 
@@ -142,6 +144,34 @@ def test_arc_health_checks_follow_the_routing_controls() -> None:
     assert {k: v for k, v in seen.items() if k.startswith("check:")} == {
         f"check:{r}": check_id(f"switch-{r}-check") for r in REGIONS
     }
+
+
+FIVE = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "ap-northeast-1"]
+
+
+def test_arc_exposes_the_cluster_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS returns the five regional endpoints on create; the mocks answer as AWS would."""
+
+    def cluster(ctx: ResourceContext) -> dict[str, Any]:
+        return {
+            "id": "c1",
+            "arn": f"{ARN}:cluster/c1",
+            "clusterEndpoints": [
+                {"region": r, "endpoint": f"https://host-{r}.example/v1"} for r in FIVE
+            ],
+        }
+
+    monkeypatch.setitem(DERIVATIONS, "aws:route53recoverycontrol/cluster:Cluster", cluster)
+    _, seen = switch_plan(mode="arc")
+    assert seen["endpoints"] == [
+        {"region": r, "endpoint": f"https://host-{r}.example/v1"} for r in FIVE
+    ]
+
+
+def test_signal_mode_has_no_cluster_endpoints() -> None:
+    _, seen = switch_plan(mode="signal", endpoint_health_check_ids=PROBES)
+    assert "endpoints" not in seen
+    assert not any(k.startswith("control:") for k in seen)
 
 
 # Signal mode ----------------------------------------------------------------------------------
