@@ -46,6 +46,11 @@ class FailoverEndpointArgs:
     """Route 53 checker regions (at least three)."""
     health_path: str = "/health"
     """Path requested over HTTPS on the endpoint."""
+    switch_health_check_id: pulumi.Input[str] | None = None
+    """The traffic switch's health check for this region (components/traffic_switch.py): when
+    set, the record uses it instead of the endpoint probe (ARC mode: the routing control's
+    check; signal mode: the calculated check, which itself requires the probe). The probe is
+    declared either way."""
 
 
 class FailoverEndpoint(pulumi.ComponentResource):
@@ -85,7 +90,9 @@ class FailoverEndpoint(pulumi.ComponentResource):
             failover_routing_policies=[
                 aws.route53.RecordFailoverRoutingPolicyArgs(type=args.failover)
             ],
-            health_check_id=check.id,
+            health_check_id=(
+                check.id if args.switch_health_check_id is None else args.switch_health_check_id
+            ),
             allow_overwrite=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
