@@ -63,6 +63,11 @@ RESOURCE_TYPES: dict[str, tuple[str, ...]] = {
         "globalreplicationgroup",
         "replicationgroup",
     ),
+    # A replication group's nodes are cache clusters named after it (``<group>-001`` ...).
+    "elasticache:DescribeCacheClusters": ("cluster-of-group",),
+    # Plan ARNs end in a suffix AWS generates: arn:aws:arc-region-switch::ACCOUNT:plan/NAME/SUFFIX
+    # (Service Authorization Reference, Region switch plan execution block sample policy).
+    "arc-region-switch:GetPlanExecution": ("plan",),
     "cloudwatch:PutMetricData": (),
 }
 
@@ -73,6 +78,8 @@ def _arns(kind: str, regions: Sequence[str], config: StepConfig) -> list[str]:
         return [f"arn:aws:rds::{acct}:global-cluster:{config.docdb_global_id}"]
     if kind == "globalreplicationgroup":
         return [f"arn:aws:elasticache::{acct}:globalreplicationgroup:{config.cache_global_id}"]
+    if kind == "plan":
+        return [f"arn:aws:arc-region-switch::{acct}:plan/*"]
     out = []
     for r in regions:
         facts = config.regions[r]
@@ -82,6 +89,9 @@ def _arns(kind: str, regions: Sequence[str], config: StepConfig) -> list[str]:
                 "cluster": f"arn:aws:rds:{r}:{acct}:cluster:{facts.docdb_cluster_id}",
                 "replicationgroup": (
                     f"arn:aws:elasticache:{r}:{acct}:replicationgroup:{facts.cache_group_id}"
+                ),
+                "cluster-of-group": (
+                    f"arn:aws:elasticache:{r}:{acct}:cluster:{facts.cache_group_id}-*"
                 ),
             }[kind]
         )

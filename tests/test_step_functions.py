@@ -132,6 +132,8 @@ def arn(kind: str, region: str) -> str:
         "cluster": f"arn:aws:rds:{region}:{ACCOUNT}:cluster:reskflow-docdb-{region}",
         "rg": f"arn:aws:elasticache:{region}:{ACCOUNT}:replicationgroup:reskflow-redis-{region}",
         "gc": f"arn:aws:rds::{ACCOUNT}:global-cluster:reskflow-docdb",
+        "nodes": f"arn:aws:elasticache:{region}:{ACCOUNT}:cluster:reskflow-redis-{region}-*",
+        "plan": f"arn:aws:arc-region-switch::{ACCOUNT}:plan/*",
         "grg": f"arn:aws:elasticache::{ACCOUNT}:globalreplicationgroup:xyzab-reskflow-redis",
     }[kind]
 
@@ -158,6 +160,7 @@ def expected_statements(action: str, me: str, peer: str) -> list[dict[str, Any]]
             allow("rds:DescribeDBClusters", arn("cluster", peer)),
             allow("rds:ModifyDBCluster", arn("cluster", peer)),
             allow("elasticache:DescribeReplicationGroups", arn("rg", peer)),
+            allow("elasticache:DescribeCacheClusters", arn("nodes", peer)),
             allow("elasticache:ModifyReplicationGroup", arn("rg", peer)),
         ],
         "promote_postgres": [
@@ -166,6 +169,7 @@ def expected_statements(action: str, me: str, peer: str) -> list[dict[str, Any]]
         ],
         "failover_cache": [
             allow("elasticache:DescribeGlobalReplicationGroups", arn("grg", me)),
+            allow("elasticache:DescribeReplicationGroups", *(arn("rg", r) for r in both)),
             allow(
                 "elasticache:FailoverGlobalReplicationGroup",
                 arn("grg", me),
@@ -176,11 +180,13 @@ def expected_statements(action: str, me: str, peer: str) -> list[dict[str, Any]]
                 arn("grg", me),
                 *(arn("rg", r) for r in both),
             ),
+            allow("arc-region-switch:GetPlanExecution", arn("plan", me)),
         ],
         "failover_docdb": [
             allow("rds:DescribeGlobalClusters", arn("gc", me)),
             allow("rds:FailoverGlobalCluster", arn("gc", me), *(arn("cluster", r) for r in both)),
             allow("rds:SwitchoverGlobalCluster", arn("gc", me), *(arn("cluster", r) for r in both)),
+            allow("arc-region-switch:GetPlanExecution", arn("plan", me)),
         ],
         "verify_writable": [
             allow("rds:DescribeDBInstances", *(arn("db", r) for r in both)),
@@ -188,6 +194,8 @@ def expected_statements(action: str, me: str, peer: str) -> list[dict[str, Any]]
             allow("rds:DescribeGlobalClusters", arn("gc", me)),
             allow("elasticache:DescribeGlobalReplicationGroups", arn("grg", me)),
             allow("elasticache:DescribeReplicationGroups", *(arn("rg", r) for r in both)),
+            allow("elasticache:DescribeCacheClusters", *(arn("nodes", r) for r in both)),
+            allow("arc-region-switch:GetPlanExecution", arn("plan", me)),
         ],
         "set_traffic_signal": [
             {
@@ -195,7 +203,8 @@ def expected_statements(action: str, me: str, peer: str) -> list[dict[str, Any]]
                 "Action": "cloudwatch:PutMetricData",
                 "Resource": "*",
                 "Condition": {"StringEquals": {"cloudwatch:namespace": "ReskFlow/DR"}},
-            }
+            },
+            allow("arc-region-switch:GetPlanExecution", arn("plan", me)),
         ],
     }
     return [*table[action], logs(me, action)]
