@@ -64,7 +64,7 @@ from components.replication import (  # noqa: E402
 from components.storage import SecureBucket, SecureBucketArgs  # noqa: E402
 from components.traffic import FailoverEndpoint, FailoverEndpointArgs  # noqa: E402
 from components.workloads import SERVICES, ServiceDeployment, Workloads, WorkloadsArgs  # noqa: E402
-from infra.config import (  # noqa: E402
+from infra.settings import (  # noqa: E402
     DOCDB_GLOBAL_IDENTIFIER,
     KMS_PRIMARY_REGION,
     POSTGRES_IDENTIFIER_PREFIX,

@@ -24,7 +24,7 @@ from datetime import timedelta
 from itertools import pairwise
 from typing import Any, Literal
 
-from infra.config import PROJECT, RecoveryTargets
+from infra.settings import PROJECT, RecoveryTargets
 from reskflow_dr.engine import Plan, PlannedResource
 
 NOT_DECLARED = "not declared in this plan"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from infra.config import NORMALLY_ACTIVE_REGION, PROJECT, SUPPORTED_REGIONS
+from infra.settings import NORMALLY_ACTIVE_REGION, PROJECT, SUPPORTED_REGIONS
 from reskflow_dr import budget as budget_mod
 from reskflow_dr.diff import PlanDiff, Verdict, diff_plans, verdict
 from reskflow_dr.engine import Plan, run_program

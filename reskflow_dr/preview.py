@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from infra.config import (
+from infra.settings import (
     PROJECT,
     ConfigError,
     StackSettings,

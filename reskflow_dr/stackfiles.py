@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from infra.config import ConfigError, to_pulumi_value
+from infra.settings import ConfigError, to_pulumi_value
 
 #: Shown instead of a secret's value; secret config cannot be decrypted offline anyway.
 SECRET = "[secret]"

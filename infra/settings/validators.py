@@ -1,7 +1,7 @@
 """Pure checks of config values that have a grammar: cron schedules and container image references.
 
 Each function returns ``None`` when the value is fine, or one short reason when it is not; the
-caller turns the reason into a :class:`infra.config.ConfigError` naming the key.
+caller turns the reason into a :class:`infra.settings.ConfigError` naming the key.
 """
 
 from __future__ import annotations

@@ -1,0 +1,139 @@
+"""Facts every tier shares: the project, the region pair, the error type, secrets and keys."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PROJECT = "reskflow"
+
+#: The region pair this program supports, and which of them holds the multi-Region KMS primary.
+SUPPORTED_REGIONS: tuple[str, ...] = ("us-east-1", "us-west-2")
+KMS_PRIMARY_REGION = "us-east-1"
+ROLES: tuple[str, ...] = ("active", "passive")
+#: In normal operation this region is active: a stack's default ``peerRole`` encodes that topology.
+NORMALLY_ACTIVE_REGION = KMS_PRIMARY_REGION
+WEEKLY_STORAGE_CLASSES: tuple[str, ...] = ("GLACIER_IR", "GLACIER")
+
+#: S3 Replication Time Control offers exactly one threshold (AWS fact, not a choice).
+REPLICATION_TIME_MINUTES = 15
+
+#: Seed targets ("Key Objectives"): recovery point and recovery time objectives.
+RPO_SECONDS = 5 * 60
+RTO_MINUTES = 15
+#: The region whose stack owns the PRIMARY failover record; the other owns SECONDARY. Records
+#: never move between stacks: a drill moves traffic by draining health checks.
+PRIMARY_RECORD_REGION = "us-east-1"
+
+#: Config namespaces whose keys are validated here. Other namespaces (``pulumi:``, provider
+#: plugins that later issues configure) are left to their owners.
+VALIDATED_NAMESPACES = (PROJECT, "aws")
+
+#: An AWS account id: exactly 12 ASCII digits (use with ``fullmatch``: ``\\d`` would accept other
+#: Unicode digits and ``$`` a trailing newline).
+ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
+
+
+Role = Literal["active", "passive"]
+
+
+class ConfigError(ValueError):
+    """A stack config value is missing or invalid. ``str(err)`` is the one-line user message."""
+
+    def __init__(self, key: str, value: object, allowed: str) -> None:
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        shown = "(not set)" if value is None else json.dumps(value)
+        super().__init__(f"config error: {key} = {shown}: {allowed}")
+
+
+#: What the offline preview hands the program for a ``secure:`` value it cannot decrypt
+#: (``reskflow_dr.stackfiles.SECRET``); such a value is not validated offline.
+OFFLINE_SECRET = "[secret]"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret config value. Never printed; resources receive it as ``pulumi.Output.secret``."""
+
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return OFFLINE_SECRET
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: its full name, type, default (None = required or derived) and meaning."""
+
+    name: str
+    type: str
+    default: str
+    doc: str
+    fields: tuple[str, ...] = ()
+
+
+def to_pulumi_value(value: Any) -> str:
+    """Encode a YAML config value the way the Pulumi CLI hands it to a program (strings)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Identity keys: region, role, peer and account
+# --------------------------------------------------------------------------------------------
+
+AWS_REGION_KEY = Key(
+    "aws:region", "string", "required", "The stack's region: `us-east-1` or `us-west-2`."
+)
+
+
+AWS_PROFILE_KEY = Key(
+    "aws:profile",
+    "string",
+    "unset",
+    "AWS CLI profile the regional provider uses for a real deployment.",
+)
+
+
+ROLE_KEY = Key(
+    f"{PROJECT}:role",
+    "string",
+    "required",
+    "`active` (serves traffic, holds the writable primaries) or `passive` (replicas, pilot "
+    "light). A drill or failover switches roles, never regions.",
+)
+
+
+PEER_REGION_KEY = Key(
+    f"{PROJECT}:peerRegion",
+    "string",
+    "the other supported region",
+    "Region of the peer stack; must differ from `aws:region`.",
+)
+
+
+ACCOUNT_ID_KEY = Key(
+    f"{PROJECT}:accountId",
+    "string",
+    "required",
+    "12-digit AWS account id. Providers refuse any other account; ARNs of peer resources are "
+    "derived from it.",
+)
+
+#: The identity keys, in the order the README lists them.
+IDENTITY_KEYS: tuple[Key, ...] = (
+    AWS_REGION_KEY,
+    AWS_PROFILE_KEY,
+    ROLE_KEY,
+    PEER_REGION_KEY,
+    ACCOUNT_ID_KEY,
+)
