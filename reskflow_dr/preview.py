@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from infra.settings import (
-    PROJECT,
+    AWS_REGION_KEY,
+    ROLE_KEY,
     ConfigError,
     StackSettings,
     check_peer_role,
@@ -37,11 +38,11 @@ def check_peer_files(
         except Exception:  # noqa: BLE001 - the other stack's own preview reports its problems
             continue
         values = peer_config.values
-        if values.get("aws:region") == settings.peer_region:
-            check_peer_role(settings, other, values.get(f"{PROJECT}:role"))
-        if values.get("aws:region") == settings.region:
+        if values.get(AWS_REGION_KEY.name) == settings.peer_region:
+            check_peer_role(settings, other, values.get(ROLE_KEY.name))
+        if values.get(AWS_REGION_KEY.name) == settings.region:
             raise ConfigError(
-                "aws:region",
+                AWS_REGION_KEY.name,
                 settings.region,
                 f"stack {other!r} is already in {settings.region}; the peer of this stack must "
                 f"be in {settings.peer_region}",

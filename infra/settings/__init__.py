@@ -46,8 +46,11 @@ from infra.settings.data import (
     REDIS_GLOBAL_SUFFIX,
     RETAINED_DB_GENERATIONS_KEY,
     DatabaseSettings,
+    docdb_cluster_arn,
+    docdb_cluster_identifier,
     postgres_arn,
     postgres_identifier,
+    redis_replication_group_id,
 )
 from infra.settings.guards import (
     PEER_LOST_KEY,
@@ -60,7 +63,12 @@ from infra.settings.keys import KEYS, KEYS_BY_NAME
 from infra.settings.reference import config_reference_markdown
 from infra.settings.stack import StackSettings, load_settings, runtime_secret_keys
 from infra.settings.storage import Retention, StoreSpec, validate_bucket_name
-from infra.settings.targets import PROMOTION_MINUTES_KEY, RecoveryTargets
+from infra.settings.targets import (
+    PROMOTION_MINUTES_KEY,
+    RPO_TARGET_MINUTES_KEY,
+    RTO_TARGET_MINUTES_KEY,
+    RecoveryTargets,
+)
 from infra.settings.traffic import TrafficSettings
 from infra.settings.workloads import WorkloadSettings
 
@@ -92,6 +100,8 @@ __all__ = [
     "ROLES",
     "ROLE_KEY",
     "RPO_SECONDS",
+    "RPO_TARGET_MINUTES_KEY",
+    "RTO_TARGET_MINUTES_KEY",
     "SUPPORTED_REGIONS",
     "AlarmSettings",
     "BackupSettings",
@@ -110,9 +120,12 @@ __all__ = [
     "check_peer_role",
     "check_peer_stack",
     "config_reference_markdown",
+    "docdb_cluster_arn",
+    "docdb_cluster_identifier",
     "load_settings",
     "postgres_arn",
     "postgres_identifier",
+    "redis_replication_group_id",
     "runtime_secret_keys",
     "split_brain_guard",
     "to_pulumi_value",

@@ -104,6 +104,21 @@ def postgres_arn(account_id: str, region: str, generation: int) -> str:
     return f"arn:aws:rds:{region}:{account_id}:db:{postgres_identifier(generation)}"
 
 
+def redis_replication_group_id(region: str) -> str:
+    """The region's Redis replication group, a member of the Global Datastore."""
+    return f"{REDIS_GLOBAL_SUFFIX}-{region}"
+
+
+def docdb_cluster_identifier(region: str) -> str:
+    """The region's DocumentDB cluster, a member of the global cluster."""
+    return f"{DOCDB_GLOBAL_IDENTIFIER}-{region}"
+
+
+def docdb_cluster_arn(account_id: str, region: str) -> str:
+    """ARN of the region's DocumentDB cluster, derived without calling AWS."""
+    return f"arn:aws:rds:{region}:{account_id}:cluster:{docdb_cluster_identifier(region)}"
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
     """The data tier of one stack: where it runs, which PostgreSQL generations it declares, and

@@ -22,6 +22,8 @@ from infra.settings import (
     POSTGRES_IDENTIFIER_PREFIX,
     REDIS_GLOBAL_SUFFIX,
     StackSettings,
+    docdb_cluster_identifier,
+    redis_replication_group_id,
 )
 from infra.tiers.encryption import Encryption
 
@@ -82,7 +84,7 @@ def build_data_tier(
     cache = GlobalCache(
         "redis",
         GlobalCacheArgs(
-            replication_group_id=f"{REDIS_GLOBAL_SUFFIX}-{region}",
+            replication_group_id=redis_replication_group_id(region),
             home=db.home,
             global_datastore_suffix=REDIS_GLOBAL_SUFFIX,
             global_datastore_id=db.cache_global_datastore_id,
@@ -99,7 +101,7 @@ def build_data_tier(
     documents = DocumentCluster(
         "docdb",
         DocumentClusterArgs(
-            cluster_identifier=f"{DOCDB_GLOBAL_IDENTIFIER}-{region}",
+            cluster_identifier=docdb_cluster_identifier(region),
             home=db.home,
             global_cluster_identifier=DOCDB_GLOBAL_IDENTIFIER,
             engine_version=db.docdb.engine_version,
@@ -149,7 +151,7 @@ def replica_lag_alarms(
                 "docdb-replication-lag",
                 "AWS/DocDB",
                 "GlobalClusterReplicationLag",
-                {"DBClusterIdentifier": f"{DOCDB_GLOBAL_IDENTIFIER}-{settings.region}"},
+                {"DBClusterIdentifier": docdb_cluster_identifier(settings.region)},
                 milliseconds=True,
             )
         )
