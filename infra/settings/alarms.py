@@ -66,7 +66,7 @@ def parse_alarms(raw: str | None, webhook: str | None, webhook_secret: bool) -> 
     values = fields_of(key, raw, _ALARM_FIELDS)
     emails = values.get("emails", [])
     if not isinstance(emails, list) or not all(
-        isinstance(e, str) and _EMAIL_RE.match(e) for e in emails
+        isinstance(e, str) and _EMAIL_RE.fullmatch(e) for e in emails
     ):
         raise ConfigError(f"{key}.emails", emails, "expected a list of email addresses")
     default = AlarmSettings()

@@ -200,7 +200,7 @@ def _home_config(
     for key in (token_key, password_key):
         _not_here(raw, key, f"not used here: only the {GLOBAL_STORES_HOME_REGION} stack sets it")
     datastore = raw.get(datastore_key) or None
-    if datastore is None or not _DATASTORE_RE.match(datastore):
+    if datastore is None or not _DATASTORE_RE.fullmatch(datastore):
         raise ConfigError(
             datastore_key,
             datastore,

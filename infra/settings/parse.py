@@ -28,7 +28,7 @@ def positive_int(key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ConfigError(key, value, "expected a positive whole number of days")
     text = str(value).strip()
-    if not re.fullmatch(r"-?\d+", text):
+    if not re.fullmatch(r"-?[0-9]+", text):
         raise ConfigError(key, value, "expected a positive whole number of days")
     number = int(text)
     if number <= 0:
@@ -66,7 +66,7 @@ def fields_of(key: str, raw: str | None, names: Mapping[str, str]) -> dict[str, 
 def whole(key: str, value: Any, low: int, high: int, unit: str, why: str = "") -> int:
     """A whole number in ``low..high``; ``why`` explains the bounds in the error."""
     text = "" if isinstance(value, bool) else str(value).strip()
-    if not isinstance(value, (int, str)) or not re.fullmatch(r"-?\d+", text):
+    if not isinstance(value, (int, str)) or not re.fullmatch(r"-?[0-9]+", text):
         text = ""
     if not text or not low <= int(text) <= high:
         raise ConfigError(
@@ -86,7 +86,7 @@ def as_text(key: str, value: Any) -> str:
 
 def matching(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str:
     text = as_text(key, value)
-    if not pattern.match(text):
+    if not pattern.fullmatch(text):
         raise ConfigError(key, value, f"expected {allowed}")
     return text
 
@@ -96,7 +96,7 @@ def int_between(key: str, value: Any, low: int, high: int, unit: str = "") -> in
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ConfigError(key, value, allowed)
     text = str(value).strip()
-    if not re.fullmatch(r"-?\d+", text) or not low <= int(text) <= high:
+    if not re.fullmatch(r"-?[0-9]+", text) or not low <= int(text) <= high:
         raise ConfigError(key, value, allowed)
     return int(text)
 

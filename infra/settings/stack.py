@@ -184,7 +184,7 @@ def load_settings(
 
     bucket_prefix = get(BUCKET_PREFIX_KEY.name) or f"{PROJECT}-{account_id}"
     kms_key_id = get(KMS_PRIMARY_KEY_ID_KEY.name) or None
-    if kms_key_id is not None and not MRK_RE.match(kms_key_id):
+    if kms_key_id is not None and not MRK_RE.fullmatch(kms_key_id):
         raise ConfigError(
             KMS_PRIMARY_KEY_ID_KEY.name,
             kms_key_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -86,7 +87,19 @@ MRK_RE = re.compile(r"^mrk-[0-9a-f]{32}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 _BUCKET_BAD_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_BAD_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-_TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+#: AWS tags: keys 1-128 and values 0-256 Unicode letters, numbers, spaces and ``_ . : / = + - @``;
+#: keys starting with ``aws:`` (any case) are reserved for AWS.
+TAG_SYMBOLS = "_.:/=+-@"
+TAG_KEY_LENGTH, TAG_VALUE_LENGTH = (1, 128), (0, 256)
+TAG_RULE = "tag keys are 1-128 and values 0-256 letters, numbers, spaces or _ . : / = + - @"
+
+
+def tag_text_ok(text: str, lengths: tuple[int, int]) -> bool:
+    """``text`` is within ``lengths`` and uses only the characters AWS allows in tags."""
+    return lengths[0] <= len(text) <= lengths[1] and all(
+        c.isalpha() or c.isnumeric() or unicodedata.category(c) == "Zs" or c in TAG_SYMBOLS
+        for c in text
+    )
 
 
 def validate_bucket_name(key: str, name: str) -> str:
@@ -94,7 +107,7 @@ def validate_bucket_name(key: str, name: str) -> str:
     problems = []
     if not 3 <= len(name) <= 63:
         problems.append(f"is {len(name)} characters (allowed 3 to 63)")
-    if not _BUCKET_RE.match(name):
+    if not _BUCKET_RE.fullmatch(name):
         problems.append(
             "may contain only lowercase letters, digits, dots and hyphens, and must begin and "
             "end with a letter or digit"
@@ -138,12 +151,10 @@ def parse_tags(raw: str | None) -> dict[str, str]:
     key = TAGS_KEY.name
     obj = as_object(key, raw)
     for name, value in obj.items():
-        if not isinstance(value, str) or not _TAG_KEY_RE.match(name) or len(value) > 256:
-            raise ConfigError(
-                f"{key}.{name}",
-                value,
-                "tags map a key of 1-128 characters to a string value of at most 256 characters",
-            )
+        if not isinstance(value, str) or not tag_text_ok(value, TAG_VALUE_LENGTH):
+            raise ConfigError(f"{key}.{name}", value, TAG_RULE)
+        if not tag_text_ok(name, TAG_KEY_LENGTH):
+            raise ConfigError(f"{key}.{name}", value, TAG_RULE)
         if name.lower().startswith("aws:"):
             raise ConfigError(f"{key}.{name}", value, "tag keys starting with 'aws:' are reserved")
     return dict(obj)

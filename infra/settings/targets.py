@@ -26,7 +26,7 @@ def _minutes(raw: Mapping[str, str], name: str, default: int, high: int) -> int:
     if value is None or value == "":
         return default
     text = value.strip()
-    if not re.fullmatch(r"\d+", text) or not 1 <= int(text) <= high:
+    if not re.fullmatch(r"[0-9]+", text) or not 1 <= int(text) <= high:
         raise ConfigError(key, value, f"expected a whole number of minutes from 1 to {high}")
     return int(text)
 

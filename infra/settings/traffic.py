@@ -54,7 +54,7 @@ _DNS_NAME_RE = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})+$")
 
 def _dns_name(key: str, value: Any) -> str:
     name = str(value or "").strip().rstrip(".").lower()
-    if len(name) > 253 or not _DNS_NAME_RE.match(name):
+    if len(name) > 253 or not _DNS_NAME_RE.fullmatch(name):
         raise ConfigError(key, value, "expected a DNS name such as api.example.com (no scheme)")
     return name
 
@@ -67,7 +67,7 @@ def parse_traffic(raw: str | None) -> TrafficSettings:
         )
     values = fields_of(key, raw, _TRAFFIC_FIELDS)
     zone = str(values.get("hosted_zone_id") or "")
-    if not _ZONE_ID_RE.match(zone):
+    if not _ZONE_ID_RE.fullmatch(zone):
         raise ConfigError(f"{key}.hostedZoneId", zone or None, "expected a hosted zone id: Z...")
     record = _dns_name(f"{key}.recordName", values.get("record_name"))
     endpoint = _dns_name(f"{key}.endpoint", values.get("endpoint"))

@@ -61,7 +61,7 @@ class WorkloadSettings:
     @property
     def oidc_region(self) -> str | None:
         """Region of an EKS cluster's issuer (None for other issuers)."""
-        eks = _EKS_ISSUER_RE.match(self.oidc_issuer)
+        eks = _EKS_ISSUER_RE.fullmatch(self.oidc_issuer)
         return None if eks is None else eks.group(1)
 
     @property
@@ -93,7 +93,7 @@ _WORKLOAD_KEYS = tuple(
         "backupImages",
     )
 )
-_OIDC_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):oidc-provider/([A-Za-z0-9.-]+(?:/[\w.-]+)*)$")
+_OIDC_ARN_RE = re.compile(r"^arn:aws:iam::([0-9]{12}):oidc-provider/([A-Za-z0-9.-]+(?:/[\w.-]+)*)$")
 _EKS_ISSUER_RE = re.compile(r"^oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/id/[0-9A-Z]{32}$")
 _CONTEXT_RE = re.compile(r"^[\w.:/@-]{1,253}$")
 _NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -122,7 +122,7 @@ def _oidc_provider_arn(value: str | None, account_id: str) -> str:
             "required with a cluster: the ARN of the cluster's IAM OIDC provider "
             "(`aws iam list-open-id-connect-providers`)",
         )
-    match = _OIDC_ARN_RE.match(value)
+    match = _OIDC_ARN_RE.fullmatch(value)
     if match is None:
         raise ConfigError(
             key, value, "expected arn:aws:iam::<accountId>:oidc-provider/<issuer host and path>"
@@ -134,7 +134,7 @@ def _oidc_provider_arn(value: str | None, account_id: str) -> str:
 
 def _namespace(value: str | None) -> str:
     key, name = NAMESPACE_KEY.name, value or "reskflow"
-    if not _NAMESPACE_RE.match(name) or name == "default" or name.startswith("kube-"):
+    if not _NAMESPACE_RE.fullmatch(name) or name == "default" or name.startswith("kube-"):
         raise ConfigError(
             key,
             name,
@@ -219,7 +219,7 @@ def parse_workloads(
                 f"kubeconfig, or the whole kubeconfig as the secret {kube_key}",
             )
         return None
-    if context is not None and not _CONTEXT_RE.match(context):
+    if context is not None and not _CONTEXT_RE.fullmatch(context):
         raise ConfigError(context_key, context, "expected a kubeconfig context name")
     if kubeconfig is not None and kube_key not in secret_keys:
         raise ConfigError(
