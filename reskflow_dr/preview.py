@@ -26,7 +26,7 @@ PeerOverrides = Mapping[str, Sequence[str]]
 
 
 def check_peer_files(
-    root: Path, settings: StackSettings, peers: PeerOverrides | None = None
+    root: Path, settings: StackSettings, peers: PeerOverrides | None = None, pair: bool = True
 ) -> None:
     """Offline, both stack files are at hand: refuse two stacks in one region, and a peer whose
     role is not the one this stack assumes (the offline half of the split-brain guard)."""
@@ -51,7 +51,7 @@ def check_peer_files(
             peer = settings_of(peer_config)
         except ConfigError:
             continue  # the other stack's own preview reports it
-        check_peer_stack(settings, peer)
+        check_peer_stack(settings, peer, pair)
 
 
 def settings_of(config: StackConfig) -> StackSettings:
@@ -71,7 +71,9 @@ def load(
     ``peers`` are overrides for the other stacks' files as they are cross-read."""
     config = load_stack(root, stack, overrides)
     settings = settings_of(config)
-    check_peer_files(root, settings, peers)
+    # A --set on this stack alone is a what-if against the peer's current file: the pair rules
+    # need both sides as they will be (no override, or a drill's target for the peer too).
+    check_peer_files(root, settings, peers, pair=not overrides or peers is not None)
     return config, settings
 
 

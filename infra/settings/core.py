@@ -34,6 +34,10 @@ VALIDATED_NAMESPACES = (PROJECT, "aws")
 #: An AWS account id: exactly 12 ASCII digits (use with ``fullmatch``: ``\\d`` would accept other
 #: Unicode digits and ``$`` a trailing newline).
 ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
+#: A ``secure:`` config value as Pulumi's secrets managers write it: base64 text, from the Pulumi
+#: Cloud secrets manager (``AAABA...``), or ``v1:<nonce>:<ciphertext>`` (passphrase and cloud KMS
+#: managers). A plaintext with spaces or punctuation pasted under ``secure:`` does not match.
+CIPHERTEXT_RE = re.compile(r"(v1:[A-Za-z0-9+/]+={0,2}:)?[A-Za-z0-9+/]+={0,2}")
 
 
 Role = Literal["active", "passive"]

@@ -29,7 +29,7 @@ from infra.settings.core import (
 )
 from infra.settings.data import DatabaseSettings
 from infra.settings.database import parse_database
-from infra.settings.guards import split_brain_guard
+from infra.settings.guards import dump_images_not_older, split_brain_guard
 from infra.settings.keys import KEYS_BY_NAME
 from infra.settings.parse import as_bool, choice, suggest
 from infra.settings.storage import (
@@ -244,6 +244,7 @@ def load_settings(
         peer_role=peer_role,
         recovery=parse_recovery_targets(raw),
     )
+    dump_images_not_older(settings)
     for store in settings.stores:
         for r in (region, peer_region):
             validate_bucket_name(BUCKET_PREFIX_KEY.name, settings.bucket_name(store.key, r))
