@@ -100,7 +100,9 @@ def load_stack(root: Path, stack: str, overrides: Sequence[str] = ()) -> StackCo
     display: dict[str, Any] = {}
     secrets: set[str] = set()
 
-    def put(key: str, value: Any, source: str) -> None:
+    def put(key: str, value: Any, source: str, shown: bool = True) -> None:
+        """Set ``key``; ``shown`` False for a project default, which the program receives but
+        nobody wrote (the plan's config lists what the files and --set say)."""
         if isinstance(value, dict) and "secure" in value:
             _check_ciphertext(key, value, source)
             secrets.add(key)
@@ -109,10 +111,16 @@ def load_stack(root: Path, stack: str, overrides: Sequence[str] = ()) -> StackCo
             return
         secrets.discard(key)  # a plain value replaces a secure one, as `pulumi config set` does
         values[key] = to_pulumi_value(value)
-        display[key] = value
+        if shown:
+            display[key] = value
+        else:
+            display.pop(key, None)
 
-    for key, spec in _project_values(project_file.name, project_doc, project).items():
-        put(key, spec, project_file.name)
+    shared, defaults = _project_values(project_file.name, project_doc, project)
+    for key, default in defaults.items():
+        put(key, default, project_file.name, shown=False)
+    for key, value in shared.items():
+        put(key, value, project_file.name)
     stack_doc = _load_yaml(stack_file)
     stack_config = stack_doc.get("config") or {}
     if not isinstance(stack_config, dict):
@@ -134,23 +142,28 @@ def load_stack(root: Path, stack: str, overrides: Sequence[str] = ()) -> StackCo
     )
 
 
-def _project_values(name: str, doc: Mapping[str, Any], project: str) -> dict[str, Any]:
-    """Project-level config as Pulumi applies it to every stack: a bare scalar or ``value:`` is
-    the value; a typed declaration supplies its ``default:`` only (a stack value wins over both,
-    and there is no deep merge of objects)."""
+def _project_values(
+    name: str, doc: Mapping[str, Any], project: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Project-level config as Pulumi applies it to every stack: the values (a bare scalar or
+    ``value:``) and the defaults of typed declarations (``default:``). A stack value wins over
+    both, and objects are replaced whole, never merged."""
     config = doc.get("config") or {}
     if not isinstance(config, dict):
         raise UsageError(f"{name}: 'config' must be a map of keys to declarations")
     values: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
     for key, spec in config.items():
         full = _qualify(str(key), project)
         if not isinstance(spec, dict):
             values[full] = spec
+        elif "value" in spec and "default" in spec:
+            raise UsageError(f"{name}: {key}: a project key has a 'value' or a 'default', not both")
         elif "value" in spec:
             values[full] = spec["value"]
         elif "default" in spec:
-            values[full] = spec["default"]
-    return values
+            defaults[full] = spec["default"]
+    return values, defaults
 
 
 def _check_ciphertext(key: str, value: Mapping[str, Any], source: str) -> None:

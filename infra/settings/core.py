@@ -71,13 +71,36 @@ class Secret:
 
 @dataclass(frozen=True)
 class Key:
-    """One config key: its full name, type, default (None = required or derived) and meaning."""
+    """One config key, declared once: its full name, type, default and meaning (the README's
+    columns), and what the JSON Schema of the stack files and ``Pulumi.yaml`` are generated from.
+
+    ``type`` is one of ``string``, ``integer``, ``boolean``, ``list``, ``object``, ``secret`` or
+    ``secret string``; ``default`` is prose (it may be derived from other keys)."""
 
     name: str
     type: str
     default: str
     doc: str
     fields: tuple[str, ...] = ()
+    """An object's fields (the schema refuses others)."""
+    choices: tuple[str, ...] = ()
+    """The only values a string may take."""
+    minimum: int | None = None
+    maximum: int | None = None
+    """Bounds of an integer."""
+    pulumi_default: str | int | bool | None = None
+    """A constant default Pulumi itself applies (declared in ``Pulumi.yaml``); None when the
+    default is derived, depends on the role, or the key's absence has a meaning."""
+
+    @property
+    def secret(self) -> bool:
+        return self.type.startswith("secret")
+
+    @property
+    def short_name(self) -> str:
+        """The name without the project namespace (how ``Pulumi.yaml`` declares project keys)."""
+        namespace, _, short = self.name.partition(":")
+        return short if namespace == PROJECT else self.name
 
 
 def to_pulumi_value(value: Any) -> str:
@@ -96,7 +119,11 @@ def to_pulumi_value(value: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 AWS_REGION_KEY = Key(
-    "aws:region", "string", "required", "The stack's region: `us-east-1` or `us-west-2`."
+    "aws:region",
+    "string",
+    "required",
+    "The stack's region: `us-east-1` or `us-west-2`.",
+    choices=SUPPORTED_REGIONS,
 )
 
 
@@ -114,6 +141,7 @@ ROLE_KEY = Key(
     "required",
     "`active` (serves traffic, holds the writable primaries) or `passive` (replicas, pilot "
     "light). A drill or failover switches roles, never regions.",
+    choices=ROLES,
 )
 
 
@@ -122,6 +150,7 @@ PEER_REGION_KEY = Key(
     "string",
     "the other supported region",
     "Region of the peer stack; must differ from `aws:region`.",
+    choices=SUPPORTED_REGIONS,
 )
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.database import instance_identifier
-from infra.settings.core import KMS_PRIMARY_REGION, PROJECT, Key, Secret
+from infra.settings.core import KMS_PRIMARY_REGION, PROJECT, SUPPORTED_REGIONS, Key, Secret
 
 #: The region whose stack created the ElastiCache Global Datastore and the DocumentDB global
 #: cluster, with their primary-born members. Fixed for their lifetime: whether a member was
 #: created as primary or as secondary is immutable in AWS, whoever is the global primary now.
 GLOBAL_STORES_HOME_REGION = KMS_PRIMARY_REGION
 
+#: Highest PostgreSQL generation number (identifiers stay short).
+MAX_GENERATION = 9999
 POSTGRES_IDENTIFIER_PREFIX = f"{PROJECT}-postgres"
 #: The Global Datastore id is ``<AWS-assigned 5-letter region prefix>-<suffix>``.
 REDIS_GLOBAL_SUFFIX = f"{PROJECT}-redis"
@@ -200,6 +202,8 @@ DB_GENERATION_KEY = Key(
     "Generation of this stack's live PostgreSQL instance (identifier "
     f"`{POSTGRES_IDENTIFIER_PREFIX}-g<N>`). Numbers are shared by both stacks: a new instance "
     "takes a number above every one in use, so a replica's generation is above its source's.",
+    minimum=1,
+    maximum=MAX_GENERATION,
 )
 
 
@@ -209,6 +213,8 @@ PEER_DB_GENERATION_KEY = Key(
     "required when `passive`",
     "Generation of the peer's live (primary) instance: the replica's source ARN is derived "
     "from it, the account id and the peer region (`pulumi stack output dbGeneration`).",
+    minimum=1,
+    maximum=MAX_GENERATION,
 )
 
 
@@ -228,6 +234,7 @@ CACHE_PRIMARY_REGION_KEY = Key(
     "Region of the Redis Global Datastore's primary. It changes only through the ElastiCache "
     "failover API; record it here afterwards. Must be this region when `active` and the peer "
     "region when `passive`.",
+    choices=SUPPORTED_REGIONS,
 )
 
 
@@ -237,6 +244,7 @@ DOCDB_PRIMARY_REGION_KEY = Key(
     f"`{GLOBAL_STORES_HOME_REGION}`",
     "Region of the DocumentDB global cluster's primary; same rules as `cachePrimaryRegion` "
     "(switchover or failover API first, then this key).",
+    choices=SUPPORTED_REGIONS,
 )
 
 

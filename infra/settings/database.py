@@ -23,6 +23,7 @@ from infra.settings.data import (
     DOCDB_INSTANCE_CLASSES,
     DOCDB_MASTER_PASSWORD_KEY,
     GLOBAL_STORES_HOME_REGION,
+    MAX_GENERATION,
     NETWORK_FIELDS,
     NETWORK_KEY,
     PEER_DB_GENERATION_KEY,
@@ -232,9 +233,9 @@ def _lineage(
     """The live generation, the retained ones and the peer's: checks that need no state."""
     gen_key, peer_key = DB_GENERATION_KEY.name, PEER_DB_GENERATION_KEY.name
     retained_key = RETAINED_DB_GENERATIONS_KEY.name
-    generation = int_between(gen_key, raw.get(gen_key) or "1", 1, 9999)
+    generation = int_between(gen_key, raw.get(gen_key) or "1", 1, MAX_GENERATION)
     retained = tuple(
-        int_between(f"{retained_key}[{i}]", v, 1, 9999)
+        int_between(f"{retained_key}[{i}]", v, 1, MAX_GENERATION)
         for i, v in enumerate(as_list(retained_key, raw.get(retained_key) or "[]"))
     )
     if len(set(retained)) != len(retained):
@@ -247,7 +248,7 @@ def _lineage(
             f"({max(retained)})",
         )
     peer_raw = raw.get(peer_key)
-    peer = int_between(peer_key, peer_raw, 1, 9999) if peer_raw else None
+    peer = int_between(peer_key, peer_raw, 1, MAX_GENERATION) if peer_raw else None
     if role == "passive":
         if not peer_deployed:
             raise ConfigError(

@@ -185,6 +185,7 @@ PEER_ROLE_KEY = Key(
     "The peer stack's role as this stack knows it, set by the drill runbook on both stacks. "
     "The split-brain guard refuses `role: active` while this is `active` (at preview and at "
     "`pulumi up`, without calling the peer); offline it must match the peer's stack file.",
+    choices=ROLES,
 )
 
 #: This tier's keys, in the order the README lists them.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from components.storage import Expiry
-from infra.settings.core import PROJECT, ConfigError, Key
+from infra.settings.core import PROJECT, WEEKLY_STORAGE_CLASSES, ConfigError, Key
 from infra.settings.parse import as_object, positive_int, suggest
 
 
@@ -190,6 +190,7 @@ PEER_DEPLOYED_KEY = Key(
     "Whether the peer stack's buckets exist. S3 refuses a replication rule whose destination "
     "bucket does not exist, so the very first `pulumi up` of prod sets this to `false`. "
     "While `false`, backups are not copied to the peer's (missing) vault either.",
+    pulumi_default=True,
 )
 
 
@@ -199,6 +200,8 @@ WEEKLY_BACKUP_STORAGE_CLASS_KEY = Key(
     "`GLACIER_IR`",
     "Tier weekly full backups are written in: `GLACIER_IR` (millisecond restore) or "
     "`GLACIER` (Flexible Retrieval, restores take minutes to hours). Both bill 90 days.",
+    choices=WEEKLY_STORAGE_CLASSES,
+    pulumi_default="GLACIER_IR",
 )
 
 

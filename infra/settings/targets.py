@@ -20,22 +20,26 @@ class RecoveryTargets:
     several minutes or longer to complete, depending on the size of the read replica"."""
 
 
-def _minutes(raw: Mapping[str, str], name: str, default: int, high: int) -> int:
-    key = f"{PROJECT}:{name}"
-    value = raw.get(key)
+def _minutes(raw: Mapping[str, str], key: Key, default: int) -> int:
+    """A whole number of minutes within the key's declared bounds."""
+    value = raw.get(key.name)
     if value is None or value == "":
         return default
+    low, high = key.minimum, key.maximum
+    assert low is not None and high is not None  # declared on every minutes key
     text = value.strip()
-    if not re.fullmatch(r"[0-9]+", text) or not 1 <= int(text) <= high:
-        raise ConfigError(key, value, f"expected a whole number of minutes from 1 to {high}")
+    if not re.fullmatch(r"[0-9]+", text) or not low <= int(text) <= high:
+        raise ConfigError(
+            key.name, value, f"expected a whole number of minutes from {low} to {high}"
+        )
     return int(text)
 
 
 def parse_recovery_targets(raw: Mapping[str, str]) -> RecoveryTargets:
     return RecoveryTargets(
-        rto_minutes=_minutes(raw, "rtoTargetMinutes", RecoveryTargets.rto_minutes, 1440),
-        rpo_minutes=_minutes(raw, "rpoTargetMinutes", RecoveryTargets.rpo_minutes, 1440),
-        promotion_minutes=_minutes(raw, "promotionMinutes", RecoveryTargets.promotion_minutes, 240),
+        rto_minutes=_minutes(raw, RTO_TARGET_MINUTES_KEY, RecoveryTargets.rto_minutes),
+        rpo_minutes=_minutes(raw, RPO_TARGET_MINUTES_KEY, RecoveryTargets.rpo_minutes),
+        promotion_minutes=_minutes(raw, PROMOTION_MINUTES_KEY, RecoveryTargets.promotion_minutes),
     )
 
 
@@ -48,6 +52,9 @@ RTO_TARGET_MINUTES_KEY = Key(
     "integer",
     "`15`",
     "Recovery time objective the RTO/RPO budget is compared with (seed: 15 minutes).",
+    minimum=1,
+    maximum=1440,
+    pulumi_default=15,
 )
 
 
@@ -57,6 +64,9 @@ RPO_TARGET_MINUTES_KEY = Key(
     "`5`",
     "Recovery point objective the RTO/RPO budget and the readiness lag check use (seed: 5 "
     "minutes).",
+    minimum=1,
+    maximum=1440,
+    pulumi_default=5,
 )
 
 
@@ -67,6 +77,9 @@ PROMOTION_MINUTES_KEY = Key(
     "Assumed time to promote a cross-region replica, in the RTO budget. AWS documents only "
     'that promotion "can take several minutes or longer to complete, depending on the size '
     'of the read replica"; measure it in drills and set it here.',
+    minimum=1,
+    maximum=240,
+    pulumi_default=10,
 )
 
 #: This tier's keys, in the order the README lists them.

@@ -76,6 +76,9 @@ class WorkloadSettings:
         )
 
 
+#: The highest replica ceiling a stack may set.
+MAX_REPLICA_CEILING = 1000
+
 _WORKLOAD_KEYS = tuple(
     f"{PROJECT}:{name}"
     for name in (
@@ -228,7 +231,11 @@ def parse_workloads(
             f"must be a secret: pulumi config set --secret {kube_key} < kubeconfig.yaml",
         )
     ceiling = whole(
-        REPLICA_CEILING_KEY.name, raw.get(REPLICA_CEILING_KEY.name, 50), 1, 1000, "replicas"
+        REPLICA_CEILING_KEY.name,
+        raw.get(REPLICA_CEILING_KEY.name, 50),
+        1,
+        MAX_REPLICA_CEILING,
+        "replicas",
     )
     registry = raw.get(IMAGE_REGISTRY_KEY.name) or (
         f"{account_id}.dkr.ecr.{region}.amazonaws.com/{PROJECT}"
@@ -335,6 +342,8 @@ PASSIVE_REPLICAS_KEY = Key(
     "`1`",
     "Replicas of each service in the passive role (the pilot light); never more than the "
     "service's active count. `0` stops the service there.",
+    minimum=0,
+    maximum=MAX_REPLICA_CEILING,
 )
 
 
@@ -343,6 +352,8 @@ REPLICA_CEILING_KEY = Key(
     "integer",
     "`50`",
     "Highest replica count or autoscaler maximum any service may be given.",
+    minimum=1,
+    maximum=MAX_REPLICA_CEILING,
 )
 
 
@@ -352,6 +363,7 @@ DEGRADED_LEVEL_KEY = Key(
     "`GREEN`",
     "Degraded-mode level in force: " + ", ".join(LEVEL_NAMES) + " (seed levels and limits, "
     "see docs/workloads.md).",
+    choices=LEVEL_NAMES,
 )
 
 
