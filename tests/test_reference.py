@@ -174,3 +174,12 @@ def test_the_program_spells_no_config_key() -> None:
         if "settings" not in path.parts and f'"{PROJECT}:' in path.read_text(encoding="utf-8")
     ]
     assert spelled == []
+
+
+def test_no_module_in_infra_is_over_400_lines() -> None:
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in sorted((ROOT / "infra").rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}

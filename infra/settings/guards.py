@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from components.backup_jobs import DUMPS
+from infra.settings.backup_jobs import BACKUP_IMAGES_KEY
 from infra.settings.core import (
     NORMALLY_ACTIVE_REGION,
     PROJECT,
@@ -19,7 +20,6 @@ from infra.settings.core import (
 from infra.settings.data import DB_GENERATION_KEY, PEER_DB_GENERATION_KEY
 from infra.settings.parse import as_bool, choice
 from infra.settings.traffic import TRAFFIC_KEY
-from infra.settings.workloads import BACKUP_IMAGES_KEY
 
 if TYPE_CHECKING:
     from infra.settings.stack import StackSettings

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from infra.settings import alarms, backup, data, guards, storage, targets, traffic, workloads
+from infra.settings import (
+    alarms,
+    backup,
+    backup_jobs,
+    data,
+    guards,
+    storage,
+    targets,
+    traffic,
+    workloads,
+)
 from infra.settings.core import IDENTITY_KEYS, Key
 
 #: All keys, in the order the README's config reference lists them.
@@ -16,5 +26,6 @@ KEYS: tuple[Key, ...] = (
     *guards.KEYS,
     *targets.KEYS,
     *workloads.KEYS,
+    *backup_jobs.KEYS,
 )
 KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}

@@ -5,14 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from components.backup_jobs import DUMPS
 from components.degraded_mode import LEVEL_NAMES
 from components.workloads import SERVICES
+from infra.settings.backup_jobs import (
+    BACKUP_IMAGES_KEY,
+    BACKUP_JOBS_KEY,
+    BackupImages,
+    image_reference,
+    parse_backup_images,
+    parse_backup_schedules,
+)
 from infra.settings.core import PROJECT, ConfigError, Key, Role, Secret
 from infra.settings.parse import as_object, choice, known_fields, whole
-from infra.settings.validators import cron_problem, image_problem, tag_problem
+from infra.settings.validators import image_problem, tag_problem
 
 
 @dataclass(frozen=True)
@@ -25,19 +31,6 @@ class ServiceSettings:
     """Replicas in the active role."""
     max_replicas: int
     """The autoscaler's ceiling, in both roles."""
-
-
-@dataclass(frozen=True)
-class BackupImages:
-    """Tool images of the backup jobs (each pinned by tag or digest)."""
-
-    postgres: str = "public.ecr.aws/docker/library/postgres:16.4-alpine"
-    mongodb: str = "public.ecr.aws/docker/library/mongo:7.0.14"
-    redis: str = "public.ecr.aws/docker/library/redis:7.2.5-alpine"
-    aws_cli: str = "public.ecr.aws/aws-cli/aws-cli:2.17.50"
-
-    def for_engine(self, engine: str) -> str:
-        return str(getattr(self, engine))
 
 
 @dataclass(frozen=True)
@@ -101,19 +94,6 @@ _EKS_ISSUER_RE = re.compile(r"^oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/id/[0-9A-
 _CONTEXT_RE = re.compile(r"^[\w.:/@-]{1,253}$")
 _NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SERVICE_FIELDS = ("replicas", "maxReplicas", "image")
-_IMAGE_FIELDS = {
-    "postgres": "postgres",
-    "mongodb": "mongodb",
-    "redis": "redis",
-    "awsCli": "aws_cli",
-}
-
-
-def _image(key: str, value: Any) -> str:
-    problem = image_problem(value) if isinstance(value, str) else "expected a string"
-    if problem is not None:
-        raise ConfigError(key, value, problem)
-    return str(value)
 
 
 def _oidc_provider_arn(value: str | None, account_id: str) -> str:
@@ -174,36 +154,11 @@ def _services(
                 f"required: the release tag of the service images "
                 f"(or an image for every service in {key})",
             )
-        image = _image(f"{where}.image", fields.get("image", f"{registry}/{spec.name}:{tag}"))
+        image = image_reference(
+            f"{where}.image", fields.get("image", f"{registry}/{spec.name}:{tag}")
+        )
         result.append(ServiceSettings(spec.name, image, replicas, max_replicas))
     return tuple(result)
-
-
-def _backup_schedules(raw: str | None) -> dict[str, str]:
-    key = BACKUP_JOBS_KEY.name
-    obj = known_fields(key, {} if raw is None else as_object(key, raw), tuple(DUMPS))
-    schedules = {}
-    for name, dump in DUMPS.items():
-        value = obj.get(name, dump.schedule if dump.on_by_default else False)
-        if value is False:
-            continue
-        problem = cron_problem(value) if isinstance(value, str) else "expected a string"
-        if problem is not None:
-            raise ConfigError(
-                f"{key}.{name}",
-                value,
-                f"not a valid cron schedule ({problem}), or false to leave the job out",
-            )
-        schedules[name] = value.strip()
-    return schedules
-
-
-def _backup_images(raw: str | None) -> BackupImages:
-    key = BACKUP_IMAGES_KEY.name
-    obj = known_fields(key, {} if raw is None else as_object(key, raw), tuple(_IMAGE_FIELDS))
-    return BackupImages(
-        **{_IMAGE_FIELDS[name]: _image(f"{key}.{name}", value) for name, value in obj.items()}
-    )
 
 
 def parse_workloads(
@@ -265,8 +220,8 @@ def parse_workloads(
         degraded_level=choice(
             DEGRADED_LEVEL_KEY.name, raw.get(DEGRADED_LEVEL_KEY.name) or "GREEN", LEVEL_NAMES
         ),
-        backup_schedules=_backup_schedules(raw.get(BACKUP_JOBS_KEY.name)),
-        backup_images=_backup_images(raw.get(BACKUP_IMAGES_KEY.name)),
+        backup_schedules=parse_backup_schedules(raw.get(BACKUP_JOBS_KEY.name)),
+        backup_images=parse_backup_images(raw.get(BACKUP_IMAGES_KEY.name)),
     )
 
 
@@ -367,26 +322,6 @@ DEGRADED_LEVEL_KEY = Key(
 )
 
 
-BACKUP_JOBS_KEY = Key(
-    f"{PROJECT}:backupJobs",
-    "object",
-    "nightly UTC; `redis-daily` off",
-    "Per backup job (" + ", ".join(DUMPS) + "): a cron schedule in UTC (five fields or "
-    "`@daily`-style), or `false` to leave the job out. `redis-daily` (`redis-cli --rdb`) "
-    "needs a Redis that allows SYNC, which ElastiCache does not.",
-    fields=tuple(DUMPS),
-)
-
-
-BACKUP_IMAGES_KEY = Key(
-    f"{PROJECT}:backupImages",
-    "object",
-    "pinned public images",
-    "Tool images of the backup jobs: `postgres` (pg_dump, at least the server's major "
-    "version), `mongodb` (mongodump), `redis` (redis-cli), `awsCli` (uploads).",
-    fields=("postgres", "mongodb", "redis", "awsCli"),
-)
-
 #: This tier's keys, in the order the README lists them.
 KEYS: tuple[Key, ...] = (
     KUBE_CONTEXT_KEY,
@@ -399,6 +334,4 @@ KEYS: tuple[Key, ...] = (
     PASSIVE_REPLICAS_KEY,
     REPLICA_CEILING_KEY,
     DEGRADED_LEVEL_KEY,
-    BACKUP_JOBS_KEY,
-    BACKUP_IMAGES_KEY,
 )
