@@ -200,3 +200,48 @@ def test_with_key_replaces_a_block_and_keeps_the_rest() -> None:
     text = "config:\n  a: 1\n  b:\n    x: 1\n    y: 2\n  c: 3\n"
     assert with_key(text, "b", "{z: 9}") == "config:\n  a: 1\n  c: 3\n  b: {z: 9}\n"
     assert with_key(text, "d", "4") == text + "  d: 4\n"
+
+
+SECRET_OVERRIDES = {
+    "not YAML": (
+        f"reskflow:docdbMasterPassword=[{SENTINEL}",
+        'config error: reskflow:docdbMasterPassword = "(secret, not shown)": expected a YAML value',
+    ),
+    "too short": (
+        "reskflow:cacheAuthToken=short",
+        'config error: reskflow:cacheAuthToken = "(secret, not shown)": must be a secret '
+        "(`secure:`): `pulumi config set --secret reskflow:cacheAuthToken`",
+    ),
+    "wrong type": (
+        f"reskflow:alarmWebhookUrl={{url: {SENTINEL}}}",
+        'config error: reskflow:alarmWebhookUrl = "<hidden>": the URL carries a token: set it '
+        "with `pulumi config set --secret`",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SECRET_OVERRIDES))
+def test_a_secret_given_with_set_is_reported_by_key_only(
+    project: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    override, expected = SECRET_OVERRIDES[case]
+    target = project / "out" / "prod.json"
+    code = cli.main(
+        ["preview", "prod", "--set", override, "--json", str(target), "--quiet", "--no-policy"]
+    )
+    out, err = capsys.readouterr()
+    assert (code, err) == (2, f"reskflow-dr: {expected}\n")
+    assert not target.exists()
+    assert SENTINEL not in out + err
+    assert "short" not in err.replace("shown", "")
+
+
+def test_config_error_never_shows_a_secret_keys_value() -> None:
+    from infra.settings import ConfigError
+
+    for key in ("reskflow:cacheAuthToken", "docdbMasterPassword", "reskflow:kubeconfig.users[0]"):
+        assert (
+            str(ConfigError(key, SENTINEL, "x"))
+            == f'config error: {key} = "(secret, not shown)": x'
+        )
+    assert str(ConfigError("reskflow:role", "x", "y")) == 'config error: reskflow:role = "x": y'

@@ -48,10 +48,28 @@ class ConfigError(ValueError):
 
     def __init__(self, key: str, value: object, allowed: str) -> None:
         self.key = key
-        self.value = value
         self.allowed = allowed
+        if value is not None and value not in NOT_SHOWN and _is_secret_key(key):
+            value = HIDDEN  # a secret's value is never shown, whichever rule refused it
+        self.value = value
         shown = "(not set)" if value is None else json.dumps(value)
         super().__init__(f"config error: {key} = {shown}: {allowed}")
+
+
+#: Shown in place of a secret's value in an error.
+HIDDEN = "(secret, not shown)"
+#: Every placeholder an error may show instead of a value.
+NOT_SHOWN = (HIDDEN, "(plain text, not shown)", "<hidden>")
+
+
+def _is_secret_key(key: str) -> bool:
+    """``key`` (or the key a ``key.field`` / ``key[i]`` path starts with) is declared secret."""
+    from infra.settings.keys import KEYS_BY_NAME  # the registry imports every tier
+
+    base = key.split(".", 1)[0].split("[", 1)[0]
+    name = base if ":" in base else f"{PROJECT}:{base}"
+    declared = KEYS_BY_NAME.get(name)
+    return declared is not None and declared.secret
 
 
 #: What the offline preview hands the program for a ``secure:`` value it cannot decrypt

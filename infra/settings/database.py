@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from infra.settings.core import (
+    HIDDEN,
     OFFLINE_SECRET,
     PROJECT,
     ROLE_KEY,
@@ -43,7 +44,6 @@ from infra.settings.data import (
     postgres_arn,
 )
 from infra.settings.parse import (
-    HIDDEN,
     as_list,
     as_object,
     choice,

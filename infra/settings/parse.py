@@ -75,9 +75,6 @@ def whole(key: str, value: Any, low: int, high: int, unit: str, why: str = "") -
     return int(text)
 
 
-HIDDEN = "(secret, not shown)"
-
-
 def as_text(key: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ConfigError(key, value, "expected a string")
