@@ -109,6 +109,9 @@ class Key:
     pulumi_default: str | int | bool | None = None
     """A constant default Pulumi itself applies (declared in ``Pulumi.yaml``); None when the
     default is derived, depends on the role, or the key's absence has a meaning."""
+    model: Any = None
+    """The pydantic model (``infra.settings.models.Section``) that validates an object key's
+    fields and gives its JSON Schema, where there is one."""
 
     @property
     def secret(self) -> bool:

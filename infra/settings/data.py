@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Annotated
 
 from components.database import instance_identifier
 from infra.settings.core import KMS_PRIMARY_REGION, PROJECT, SUPPORTED_REGIONS, Key, Secret
+from infra.settings.models import Section, choice, name, whole
 
 #: The region whose stack created the ElastiCache Global Datastore and the DocumentDB global
 #: cluster, with their primary-born members. Fixed for their lifetime: whether a member was
@@ -53,42 +55,58 @@ class NetworkSettings:
     """Security groups (the applications') allowed to reach the data stores."""
 
 
-@dataclass(frozen=True)
-class PostgresSettings:
+_PG_NAME = ("[A-Za-z][A-Za-z0-9_]{0,62}", "1-63 letters, digits or _, starting with a letter")
+_PG_RESERVED = ("rdsadmin", "postgres")
+_DOCDB_USER = ("[A-Za-z][A-Za-z0-9]{0,62}", "1-63 letters or digits, starting with a letter")
+
+
+class PostgresSettings(Section):
     """RDS for PostgreSQL sizing and retention (the replica uses the same class and storage)."""
 
-    instance_class: str = "db.r6g.large"
-    engine_version: str = "16"
-    allocated_storage_gb: int = 100
-    max_allocated_storage_gb: int = 500
-    backup_retention_days: int = 7
-    database_name: str = "reskflow"
-    master_username: str = "reskflow_admin"
+    instance_class: Annotated[str, choice(POSTGRES_INSTANCE_CLASSES, "RDS instance class.")] = (
+        "db.r6g.large"
+    )
+    engine_version: Annotated[str, choice(POSTGRES_ENGINE_VERSIONS, "Major version.")] = "16"
+    allocated_storage_gb: Annotated[int, whole(20, 65536, "Storage, GiB.", " (GiB)")] = 100
+    max_allocated_storage_gb: Annotated[
+        int, whole(20, 65536, "Storage autoscaling ceiling.", " (GiB)")
+    ] = 500
+    backup_retention_days: Annotated[
+        int, whole(7, 35, "Automated backups kept, days.", " (days)")
+    ] = 7
+    database_name: Annotated[
+        str, name(*_PG_NAME, "Database created in the instance.", _PG_RESERVED)
+    ] = "reskflow"
+    master_username: Annotated[str, name(*_PG_NAME, "Master user.", _PG_RESERVED)] = (
+        "reskflow_admin"
+    )
 
     @property
     def parameter_group_family(self) -> str:
         return f"postgres{self.engine_version}"
 
 
-@dataclass(frozen=True)
-class RedisSettings:
+class RedisSettings(Section):
     """ElastiCache for Redis OSS, one replication group per region in a Global Datastore."""
 
-    node_type: str = "cache.r6g.large"
-    engine_version: str = "7.1"
-    nodes_per_region: int = 2
-    snapshot_retention_days: int = 7
+    node_type: Annotated[str, choice(REDIS_NODE_TYPES, "Node type.")] = "cache.r6g.large"
+    engine_version: Annotated[str, choice(REDIS_ENGINE_VERSIONS, "Redis OSS version.")] = "7.1"
+    nodes_per_region: Annotated[int, whole(2, 6, "Nodes per region (Multi-AZ).")] = 2
+    snapshot_retention_days: Annotated[int, whole(1, 35, "Snapshots kept, days.", " (days)")] = 7
 
 
-@dataclass(frozen=True)
-class DocdbSettings:
+class DocdbSettings(Section):
     """Amazon DocumentDB, one cluster per region in a global cluster."""
 
-    instance_class: str = "db.r6g.large"
-    engine_version: str = "5.0.0"
-    instances_per_region: int = 2
-    backup_retention_days: int = 7
-    master_username: str = "reskflowadmin"
+    instance_class: Annotated[str, choice(DOCDB_INSTANCE_CLASSES, "Instance class.")] = (
+        "db.r6g.large"
+    )
+    engine_version: Annotated[str, choice(DOCDB_ENGINE_VERSIONS, "Engine version.")] = "5.0.0"
+    instances_per_region: Annotated[int, whole(1, 16, "Instances per region.")] = 2
+    backup_retention_days: Annotated[int, whole(1, 35, "Backups kept, days.", " (days)")] = 7
+    master_username: Annotated[str, name(*_DOCDB_USER, "Master user (home stack only).")] = (
+        "reskflowadmin"
+    )
 
     @property
     def parameter_group_family(self) -> str:
@@ -142,9 +160,9 @@ class DatabaseSettings:
     """Full Global Datastore id; needed by the stack that joins it as secondary."""
     cache_auth_token: Secret | None
     docdb_master_password: Secret | None
-    postgres: PostgresSettings = PostgresSettings()
-    redis: RedisSettings = RedisSettings()
-    docdb: DocdbSettings = DocdbSettings()
+    postgres: PostgresSettings = field(default_factory=PostgresSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    docdb: DocdbSettings = field(default_factory=DocdbSettings)
 
     @property
     def identifier(self) -> str:
@@ -156,29 +174,6 @@ NETWORK_FIELDS = {
     "privateSubnetIds": "private_subnet_ids",
     "allowedSecurityGroupIds": "allowed_security_group_ids",
 }
-POSTGRES_FIELDS = {
-    "instanceClass": "instance_class",
-    "engineVersion": "engine_version",
-    "allocatedStorageGb": "allocated_storage_gb",
-    "maxAllocatedStorageGb": "max_allocated_storage_gb",
-    "backupRetentionDays": "backup_retention_days",
-    "databaseName": "database_name",
-    "masterUsername": "master_username",
-}
-REDIS_FIELDS = {
-    "nodeType": "node_type",
-    "engineVersion": "engine_version",
-    "nodesPerRegion": "nodes_per_region",
-    "snapshotRetentionDays": "snapshot_retention_days",
-}
-DOCDB_FIELDS = {
-    "instanceClass": "instance_class",
-    "engineVersion": "engine_version",
-    "instancesPerRegion": "instances_per_region",
-    "backupRetentionDays": "backup_retention_days",
-    "masterUsername": "master_username",
-}
-
 
 # --------------------------------------------------------------------------------------------
 # Keys
@@ -284,7 +279,8 @@ POSTGRES_KEY = Key(
     "classes), `engineVersion` (`16`; major 15, 16 or 17), `allocatedStorageGb` (100), "
     "`maxAllocatedStorageGb` (500), `backupRetentionDays` (7; 7-35), `databaseName` "
     "(`reskflow`), `masterUsername` (`reskflow_admin`).",
-    fields=tuple(POSTGRES_FIELDS),
+    fields=PostgresSettings.field_names(),
+    model=PostgresSettings,
 )
 
 
@@ -295,7 +291,8 @@ REDIS_KEY = Key(
     "ElastiCache for Redis OSS: `nodeType` (`cache.r6g.large`; M6G, M7G, R6G, R7G), "
     "`engineVersion` (`7.1`; 6.2, 7.0 or 7.1), `nodesPerRegion` (2; 2-6, Multi-AZ), "
     "`snapshotRetentionDays` (7; 1-35).",
-    fields=tuple(REDIS_FIELDS),
+    fields=RedisSettings.field_names(),
+    model=RedisSettings,
 )
 
 
@@ -306,7 +303,8 @@ DOCDB_KEY = Key(
     "Amazon DocumentDB: `instanceClass` (`db.r6g.large`; R5 or R6G), `engineVersion` "
     "(`5.0.0`; or `4.0.0`), `instancesPerRegion` (2; 1-16), `backupRetentionDays` (7; 1-35), "
     "`masterUsername` (`reskflowadmin`).",
-    fields=tuple(DOCDB_FIELDS),
+    fields=DocdbSettings.field_names(),
+    model=DocdbSettings,
 )
 
 #: This tier's keys, in the order the README lists them.

@@ -19,22 +19,16 @@ from infra.settings.data import (
     CACHE_AUTH_TOKEN_KEY,
     CACHE_GLOBAL_DATASTORE_ID_KEY,
     DB_GENERATION_KEY,
-    DOCDB_ENGINE_VERSIONS,
-    DOCDB_FIELDS,
-    DOCDB_INSTANCE_CLASSES,
+    DOCDB_KEY,
     DOCDB_MASTER_PASSWORD_KEY,
     GLOBAL_STORES_HOME_REGION,
     MAX_GENERATION,
     NETWORK_FIELDS,
     NETWORK_KEY,
     PEER_DB_GENERATION_KEY,
-    POSTGRES_ENGINE_VERSIONS,
-    POSTGRES_FIELDS,
-    POSTGRES_INSTANCE_CLASSES,
-    REDIS_ENGINE_VERSIONS,
-    REDIS_FIELDS,
+    POSTGRES_KEY,
     REDIS_GLOBAL_SUFFIX,
-    REDIS_NODE_TYPES,
+    REDIS_KEY,
     RETAINED_DB_GENERATIONS_KEY,
     DatabaseSettings,
     DocdbSettings,
@@ -43,12 +37,11 @@ from infra.settings.data import (
     RedisSettings,
     postgres_arn,
 )
+from infra.settings.models import parse_section
 from infra.settings.parse import (
     as_list,
     as_object,
     choice,
-    choose,
-    days_within,
     ids_of,
     int_between,
     matching,
@@ -75,30 +68,6 @@ _NETWORK_PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "vpc_id": lambda k, v: matching(k, v, _VPC_RE, "a VPC id (vpc- and 8 or 17 hex digits)"),
     "private_subnet_ids": lambda k, v: ids_of(k, v, _SUBNET_RE, "subnet", 2),
     "allowed_security_group_ids": lambda k, v: ids_of(k, v, _SG_RE, "security group", 1),
-}
-_POSTGRES_PARSERS: dict[str, Callable[[str, Any], Any]] = {
-    "instance_class": choose(POSTGRES_INSTANCE_CLASSES),
-    "engine_version": choose(POSTGRES_ENGINE_VERSIONS),
-    "allocated_storage_gb": lambda k, v: int_between(k, v, 20, 65536, " (GiB)"),
-    "max_allocated_storage_gb": lambda k, v: int_between(k, v, 20, 65536, " (GiB)"),
-    "backup_retention_days": days_within(7),
-    "database_name": _pg_name,
-    "master_username": _pg_name,
-}
-_REDIS_PARSERS: dict[str, Callable[[str, Any], Any]] = {
-    "node_type": choose(REDIS_NODE_TYPES),
-    "engine_version": choose(REDIS_ENGINE_VERSIONS),
-    "nodes_per_region": lambda k, v: int_between(k, v, 2, 6),
-    "snapshot_retention_days": days_within(1),
-}
-_DOCDB_PARSERS: dict[str, Callable[[str, Any], Any]] = {
-    "instance_class": choose(DOCDB_INSTANCE_CLASSES),
-    "engine_version": choose(DOCDB_ENGINE_VERSIONS),
-    "instances_per_region": lambda k, v: int_between(k, v, 1, 16),
-    "backup_retention_days": days_within(1),
-    "master_username": lambda k, v: matching(
-        k, v, _DOCDB_USER_RE, "1-63 letters or digits, starting with a letter"
-    ),
 }
 
 
@@ -133,7 +102,7 @@ def _network(raw: Mapping[str, str]) -> NetworkSettings:
 
 
 def _postgres(raw: Mapping[str, str]) -> PostgresSettings:
-    pg = PostgresSettings(**_section(raw, "postgres", POSTGRES_FIELDS, _POSTGRES_PARSERS))
+    pg = parse_section(PostgresSettings, POSTGRES_KEY, raw.get(POSTGRES_KEY.name))
     if pg.max_allocated_storage_gb < pg.allocated_storage_gb:
         raise ConfigError(
             f"{PROJECT}:postgres.maxAllocatedStorageGb",
@@ -301,6 +270,6 @@ def parse_database(
         cache_auth_token=token,
         docdb_master_password=password,
         postgres=_postgres(raw),
-        redis=RedisSettings(**_section(raw, "redis", REDIS_FIELDS, _REDIS_PARSERS)),
-        docdb=DocdbSettings(**_section(raw, "docdb", DOCDB_FIELDS, _DOCDB_PARSERS)),
+        redis=parse_section(RedisSettings, REDIS_KEY, raw.get(REDIS_KEY.name)),
+        docdb=parse_section(DocdbSettings, DOCDB_KEY, raw.get(DOCDB_KEY.name)),
     )

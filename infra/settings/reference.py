@@ -59,6 +59,8 @@ def value_schema(key: Key) -> dict[str, Any]:
         base = {"type": "boolean"}
     elif key.type == "list":
         base = {"type": "array", "items": {"type": "integer", "minimum": 1}, "uniqueItems": True}
+    elif key.model is not None:
+        base = key.model.model_json_schema(by_alias=True)
     elif key.type == "object" and key.fields:
         base = {
             "type": "object",
