@@ -75,7 +75,7 @@ def parse_backup(raw: str | None, lock_raw: str | None, region: str, peer: str) 
     values = fields_of(key, raw, _BACKUP_FIELDS)
     seed = BackupSettings()
     for name, py in _BACKUP_FIELDS.items():
-        if py.endswith("days_within") and py in values:
+        if py.endswith("_days") and py in values:
             high = CONTINUOUS_MAX_DAYS if py == "continuous_days" else RECOVERY_POINT_MAX_DAYS
             floor = getattr(seed, py)
             values[py] = whole(
