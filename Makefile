@@ -35,5 +35,6 @@ clean:
 
 docs: $(STAMP)
 	$(VENV)/bin/reskflow-dr config-reference --update README.md
+	$(PY) -m infra.settings
 	$(VENV)/bin/reskflow-dr graph all --quiet --update docs/topology.md
 	$(VENV)/bin/reskflow-dr graph all --quiet --update README.md

@@ -24,7 +24,12 @@ from datetime import timedelta
 from itertools import pairwise
 from typing import Any, Literal
 
-from infra.config import PROJECT, RecoveryTargets
+from infra.settings import (
+    PROMOTION_MINUTES_KEY,
+    RPO_TARGET_MINUTES_KEY,
+    RTO_TARGET_MINUTES_KEY,
+    RecoveryTargets,
+)
 from reskflow_dr.engine import Plan, PlannedResource
 
 NOT_DECLARED = "not declared in this plan"
@@ -141,7 +146,7 @@ def promotion(targets: RecoveryTargets) -> Figure:
     return Figure(
         minutes * 60.0,
         f"configured assumption {minutes} min",
-        f"{PROJECT}:promotionMinutes; {PROMOTION_DOC}",
+        f"{PROMOTION_MINUTES_KEY.name}; {PROMOTION_DOC}",
     )
 
 
@@ -450,7 +455,7 @@ def _limits(stores: list[StoreBudget], rtc: Figure, targets: RecoveryTargets) ->
         )
     out.append(
         f"Promotion time is an assumption ({PROMOTION_DOC}); measure it in each drill and set "
-        f"{PROJECT}:promotionMinutes. Human decision time (RUN-002 requires approval) is not "
+        f"{PROMOTION_MINUTES_KEY.name}. Human decision time (RUN-002 requires approval) is not "
         "included."
     )
     return out
@@ -460,7 +465,8 @@ def render(b: Budget) -> str:
     t = b.targets
     lines = [
         f"RTO/RPO budget: failing over to {b.stack} ({b.region}); targets RTO {t.rto_minutes} "
-        f"min ({PROJECT}:rtoTargetMinutes), RPO {t.rpo_minutes} min ({PROJECT}:rpoTargetMinutes)",
+        f"min ({RTO_TARGET_MINUTES_KEY.name}), RPO {t.rpo_minutes} min "
+        f"({RPO_TARGET_MINUTES_KEY.name})",
         f"  {'component':<10} {'figure':<9} {'formula':<44} source",
     ]
     for name, part in b.components.items():

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from infra.config import ConfigError, config_reference_markdown
+from infra.settings import ConfigError, config_reference_markdown
 from reskflow_dr import drill_cli, graph, render
 from reskflow_dr.engine import Plan, ProgramError, run_program
 from reskflow_dr.orchestrate import OrchestrationError

@@ -23,7 +23,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from infra.config import NORMALLY_ACTIVE_REGION, PROJECT, SUPPORTED_REGIONS
+from infra.settings import (
+    ACCOUNT_ID_KEY,
+    AWS_REGION_KEY,
+    CACHE_GLOBAL_DATASTORE_ID_KEY,
+    CACHE_PRIMARY_REGION_KEY,
+    DB_GENERATION_KEY,
+    DOCDB_GLOBAL_IDENTIFIER,
+    DOCDB_PRIMARY_REGION_KEY,
+    NORMALLY_ACTIVE_REGION,
+    PEER_DB_GENERATION_KEY,
+    PEER_LOST_KEY,
+    PEER_ROLE_KEY,
+    RETAINED_DB_GENERATIONS_KEY,
+    ROLE_KEY,
+    SUPPORTED_REGIONS,
+    docdb_cluster_arn,
+    redis_replication_group_id,
+)
 from reskflow_dr import budget as budget_mod
 from reskflow_dr.diff import PlanDiff, Verdict, diff_plans, verdict
 from reskflow_dr.engine import Plan, run_program
@@ -33,7 +50,7 @@ from reskflow_dr.stackfiles import StackConfig, UsageError, known_stacks, load_s
 Scenario = Literal["failover", "failback", "disaster"]
 SCENARIOS: tuple[Scenario, ...] = ("failover", "failback", "disaster")
 StepKind = Literal["manual", "gate", "config", "up"]
-ROLE, PEER_ROLE, PEER_LOST = f"{PROJECT}:role", f"{PROJECT}:peerRole", f"{PROJECT}:peerLost"
+ROLE, PEER_ROLE, PEER_LOST = ROLE_KEY.name, PEER_ROLE_KEY.name, PEER_LOST_KEY.name
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,7 @@ class Pair:
 def stack_pair(root: Path = ROOT) -> Pair:
     by_region: dict[str, str] = {}
     for stack in known_stacks(root):
-        region = load_stack(root, stack).values.get("aws:region", "")
+        region = load_stack(root, stack).values.get(AWS_REGION_KEY.name, "")
         if region in SUPPORTED_REGIONS:
             by_region.setdefault(region, stack)
     if set(by_region) != set(SUPPORTED_REGIONS):
@@ -132,10 +149,10 @@ def roles_contributor(ctx: TransitionContext) -> dict[str, dict[str, str]]:
     return out
 
 
-DB_GENERATION = f"{PROJECT}:dbGeneration"
-PEER_DB_GENERATION = f"{PROJECT}:peerDbGeneration"
-RETAINED_GENERATIONS = f"{PROJECT}:retainedDbGenerations"
-GLOBAL_PRIMARY_REGIONS = (f"{PROJECT}:cachePrimaryRegion", f"{PROJECT}:docdbPrimaryRegion")
+DB_GENERATION = DB_GENERATION_KEY.name
+PEER_DB_GENERATION = PEER_DB_GENERATION_KEY.name
+RETAINED_GENERATIONS = RETAINED_DB_GENERATIONS_KEY.name
+GLOBAL_PRIMARY_REGIONS = (CACHE_PRIMARY_REGION_KEY.name, DOCDB_PRIMARY_REGION_KEY.name)
 
 
 def _generations(config: Mapping[str, str]) -> tuple[int, list[int]]:
@@ -151,7 +168,7 @@ def database_contributor(ctx: TransitionContext) -> dict[str, dict[str, str]]:
     the promoted stack's instance. The Redis and DocumentDB global primaries are recorded in the
     promoted region on both stacks (their switch is an AWS API call the runbook makes first)."""
     m = ctx.move
-    region = ctx.config[m.promote]["aws:region"]
+    region = ctx.config[m.promote][AWS_REGION_KEY.name]
     primaries = {key: region for key in GLOBAL_PRIMARY_REGIONS}
     out = {m.promote: dict(primaries)}
     if m.demote is not None:
@@ -375,10 +392,10 @@ def _global_primaries(t: Transition, planned: bool) -> Step:
     (docs/database-failover.md)."""
     promote = t.move.promote
     region = t.pair.regions[promote]
-    account = t.config[promote]["reskflow:accountId"]
+    account = t.config[promote][ACCOUNT_ID_KEY.name]
     # The joining stack records the datastore's id in its config: no call into the other region.
-    datastore = t.config[t.pair.away]["reskflow:cacheGlobalDatastoreId"]
-    cluster = f"arn:aws:rds:{region}:{account}:cluster:reskflow-docdb-{region}"
+    datastore = t.config[t.pair.away][CACHE_GLOBAL_DATASTORE_ID_KEY.name]
+    cluster = docdb_cluster_arn(account, region)
     docdb = "switchover-global-cluster" if planned else "failover-global-cluster"
     return Step(
         f"Move the Redis and DocumentDB global primaries to {region}",
@@ -387,8 +404,9 @@ def _global_primaries(t: Transition, planned: bool) -> Step:
         (
             f"aws elasticache failover-global-replication-group --region {region} "
             f"--global-replication-group-id {datastore} --primary-region {region} "
-            f"--primary-replication-group-id reskflow-redis-{region}",
-            f"aws docdb {docdb} --region {region} --global-cluster-identifier reskflow-docdb "
+            f"--primary-replication-group-id {redis_replication_group_id(region)}",
+            f"aws docdb {docdb} --region {region} "
+            f"--global-cluster-identifier {DOCDB_GLOBAL_IDENTIFIER} "
             f"--target-db-cluster-identifier {cluster}" + ("" if planned else " --allow-data-loss"),
         ),
         "aws elasticache describe-global-replication-groups --show-member-info and aws docdb "

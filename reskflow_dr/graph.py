@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import pulumi
 
+from infra.settings import AWS_REGION_KEY
 from reskflow_dr.engine import UNKNOWN, Plan, PlannedResource
 from reskflow_dr.mocks import PlanMocks
 from reskflow_dr.stackfiles import UsageError
@@ -385,7 +386,7 @@ def build(plans: Sequence[Plan]) -> Topology:
     by_urn: dict[str, Node] = {}
     regions: dict[str, str] = {}
     for plan in plans:
-        region = str(plan.config.get("aws:region") or plan.outputs.get("region") or "")
+        region = str(plan.config.get(AWS_REGION_KEY.name) or plan.outputs.get("region") or "")
         regions[region] = f"{region} · stack {plan.stack} · {_stack_role(plan)}"
         for r in plan.resources:
             kind = _kind_of(r)

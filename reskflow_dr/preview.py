@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from infra.config import (
-    PROJECT,
+from infra.settings import (
+    AWS_REGION_KEY,
+    ROLE_KEY,
     ConfigError,
     StackSettings,
     check_peer_role,
@@ -25,7 +26,7 @@ PeerOverrides = Mapping[str, Sequence[str]]
 
 
 def check_peer_files(
-    root: Path, settings: StackSettings, peers: PeerOverrides | None = None
+    root: Path, settings: StackSettings, peers: PeerOverrides | None = None, pair: bool = True
 ) -> None:
     """Offline, both stack files are at hand: refuse two stacks in one region, and a peer whose
     role is not the one this stack assumes (the offline half of the split-brain guard)."""
@@ -37,11 +38,11 @@ def check_peer_files(
         except Exception:  # noqa: BLE001 - the other stack's own preview reports its problems
             continue
         values = peer_config.values
-        if values.get("aws:region") == settings.peer_region:
-            check_peer_role(settings, other, values.get(f"{PROJECT}:role"))
-        if values.get("aws:region") == settings.region:
+        if values.get(AWS_REGION_KEY.name) == settings.peer_region:
+            check_peer_role(settings, other, values.get(ROLE_KEY.name))
+        if values.get(AWS_REGION_KEY.name) == settings.region:
             raise ConfigError(
-                "aws:region",
+                AWS_REGION_KEY.name,
                 settings.region,
                 f"stack {other!r} is already in {settings.region}; the peer of this stack must "
                 f"be in {settings.peer_region}",
@@ -50,7 +51,7 @@ def check_peer_files(
             peer = settings_of(peer_config)
         except ConfigError:
             continue  # the other stack's own preview reports it
-        check_peer_stack(settings, peer)
+        check_peer_stack(settings, peer, pair)
 
 
 def settings_of(config: StackConfig) -> StackSettings:
@@ -70,7 +71,9 @@ def load(
     ``peers`` are overrides for the other stacks' files as they are cross-read."""
     config = load_stack(root, stack, overrides)
     settings = settings_of(config)
-    check_peer_files(root, settings, peers)
+    # A --set on this stack alone is a what-if against the peer's current file: the pair rules
+    # need both sides as they will be (no override, or a drill's target for the peer too).
+    check_peer_files(root, settings, peers, pair=not overrides or peers is not None)
     return config, settings
 
 

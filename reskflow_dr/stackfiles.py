@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from infra.config import ConfigError, to_pulumi_value
+from infra.settings import ConfigError, to_pulumi_value
+from infra.settings.core import CIPHERTEXT_RE
 
 #: Shown instead of a secret's value; secret config cannot be decrypted offline anyway.
 SECRET = "[secret]"
@@ -32,12 +33,40 @@ class StackConfig:
     """The config as written in YAML (typed), secrets shown as ``[secret]``: for the plan JSON."""
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a mapping key given twice: YAML's "last one wins" would
+    silently drop the first value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(
+            f"{path.name}: byte {err.start} is not valid UTF-8; save the file as UTF-8"
+        ) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None)
+        if problem and str(problem).startswith("duplicate key"):
+            raise UsageError(
+                f"{path.name}:{where}: {problem}; each key may appear once (YAML would keep only "
+                "the last value)"
+            ) from None
         raise UsageError(f"{path.name}:{where} is not valid YAML") from None
     if data is None:
         return {}
@@ -71,32 +100,38 @@ def load_stack(root: Path, stack: str, overrides: Sequence[str] = ()) -> StackCo
     display: dict[str, Any] = {}
     secrets: set[str] = set()
 
-    def put(key: str, value: Any) -> None:
-        if isinstance(value, dict) and set(value) == {"secure"}:
+    def put(key: str, value: Any, source: str, shown: bool = True) -> None:
+        """Set ``key``; ``shown`` False for a project default, which the program receives but
+        nobody wrote (the plan's config lists what the files and --set say)."""
+        if isinstance(value, dict) and "secure" in value:
+            _check_ciphertext(key, value, source)
             secrets.add(key)
             values[key] = SECRET
             display[key] = SECRET
             return
         secrets.discard(key)  # a plain value replaces a secure one, as `pulumi config set` does
         values[key] = to_pulumi_value(value)
-        display[key] = value
+        if shown:
+            display[key] = value
+        else:
+            display.pop(key, None)
 
-    for key, spec in (project_doc.get("config") or {}).items():
-        if isinstance(spec, dict) and "value" in spec:
-            put(_qualify(key, project), spec["value"])
-        elif isinstance(spec, dict) and "default" in spec:
-            put(_qualify(key, project), spec["default"])
+    shared, defaults = _project_values(project_file.name, project_doc, project)
+    for key, default in defaults.items():
+        put(key, default, project_file.name, shown=False)
+    for key, value in shared.items():
+        put(key, value, project_file.name)
     stack_doc = _load_yaml(stack_file)
     stack_config = stack_doc.get("config") or {}
     if not isinstance(stack_config, dict):
         raise UsageError(f"{stack_file.name}: 'config' must be a map of keys to values")
     for key, value in stack_config.items():
-        put(_qualify(str(key), project), value)
+        put(_qualify(str(key), project), value, stack_file.name)
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
-        put(_qualify(key, project), _parse_override(key, raw))
+        put(_qualify(key, project), _parse_override(key, raw), "--set")
     return StackConfig(
         project=project,
         stack=stack,
@@ -105,6 +140,46 @@ def load_stack(root: Path, stack: str, overrides: Sequence[str] = ()) -> StackCo
         secret_keys=frozenset(secrets),
         display=display,
     )
+
+
+def _project_values(
+    name: str, doc: Mapping[str, Any], project: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Project-level config as Pulumi applies it to every stack: the values (a bare scalar or
+    ``value:``) and the defaults of typed declarations (``default:``). A stack value wins over
+    both, and objects are replaced whole, never merged."""
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise UsageError(f"{name}: 'config' must be a map of keys to declarations")
+    values: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    for key, spec in config.items():
+        full = _qualify(str(key), project)
+        if not isinstance(spec, dict):
+            values[full] = spec
+        elif "value" in spec and "default" in spec:
+            raise UsageError(f"{name}: {key}: a project key has a 'value' or a 'default', not both")
+        elif "value" in spec:
+            values[full] = spec["value"]
+        elif "default" in spec:
+            defaults[full] = spec["default"]
+    return values, defaults
+
+
+def _check_ciphertext(key: str, value: Mapping[str, Any], source: str) -> None:
+    """A ``secure:`` value is exactly one ciphertext string, as `pulumi config set --secret`
+    writes it; its content is never shown (it may be a plaintext secret pasted by mistake)."""
+    ciphertext = value.get("secure")
+    if set(value) != {"secure"} or not isinstance(ciphertext, str):
+        raise UsageError(
+            f"{source}: {key}: a secure value is a map with only 'secure: <ciphertext>' (value "
+            "not shown); set it with `pulumi config set --secret`"
+        )
+    if not CIPHERTEXT_RE.fullmatch(ciphertext):
+        raise UsageError(
+            f"{source}: {key}: 'secure:' holds no ciphertext (value not shown): Pulumi writes "
+            "base64 text; set it with `pulumi config set --secret`"
+        )
 
 
 def _parse_override(key: str, raw: str) -> Any:

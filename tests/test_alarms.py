@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import RPO_SECONDS, AlarmSettings, ConfigError
+from infra.settings import RPO_SECONDS, AlarmSettings, ConfigError
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan, run_program
 from reskflow_dr.preview import ROOT, preview
@@ -218,7 +218,7 @@ PROGRAM = """
 import pulumi
 import pulumi_aws as aws
 from components.alarms import Alerts, AlertsArgs
-from infra.config import AlarmSettings
+from infra.settings import AlarmSettings
 
 provider = aws.Provider("aws-us-west-2", region="us-west-2")
 lag = AlarmSettings().lag_alarm(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError
+from infra.settings import ConfigError
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan
 from reskflow_dr.preview import preview

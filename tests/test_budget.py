@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from infra.config import RecoveryTargets
+from infra.settings import RecoveryTargets
 from reskflow_dr import budget
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan, PlannedResource

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import (
+from infra.settings import (
     KEYS,
     ConfigError,
     Retention,

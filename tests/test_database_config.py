@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infra.config import (
+from infra.settings import (
     KEYS,
     OFFLINE_SECRET,
     ConfigError,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.config import ConfigError
+from infra.settings import ConfigError
 from reskflow_dr import drill
 from reskflow_dr.cli import main
 from reskflow_dr.diff import ABSENT

@@ -141,7 +141,8 @@ def test_one_stack_draws_its_peer_as_not_in_the_plan(plan_of: PlanOf) -> None:
 
 
 def every_kind_root(tmp_path: Path) -> Path:
-    (tmp_path / "Pulumi.yaml").write_text(f"name: reskflow\nruntime: python\nmain: {EVERY_KIND}\n")
+    project = (ROOT / "Pulumi.yaml").read_text().replace("main: infra/", f"main: {EVERY_KIND}")
+    (tmp_path / "Pulumi.yaml").write_text(project)
     for stack in ("prod", "dr"):
         name = f"Pulumi.{stack}.yaml"
         (tmp_path / name).write_text((ROOT / name).read_text())

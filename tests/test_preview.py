@@ -100,7 +100,8 @@ def test_sanitize_hides_secrets_and_unknowns() -> None:
 
 
 def test_resource_without_provider_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text("name: reskflow\nruntime: python\nmain: prog/\n")
+    project = (ROOT / "Pulumi.yaml").read_text().replace("main: infra/", "main: prog/")
+    (tmp_path / "Pulumi.yaml").write_text(project)
     (tmp_path / "Pulumi.prod.yaml").write_text((ROOT / "Pulumi.prod.yaml").read_text())
     (tmp_path / "prog").mkdir()
     (tmp_path / "prog" / "__main__.py").write_text(

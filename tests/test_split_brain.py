@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, RecoveryTargets, load_settings
+from infra.settings import ConfigError, RecoveryTargets, load_settings
 from reskflow_dr.cli import main
 from reskflow_dr.engine import ProgramError, run_program
 from reskflow_dr.preview import preview

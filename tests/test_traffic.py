@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import ConfigError
+from infra.settings import ConfigError
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan
 from reskflow_dr.preview import ROOT, load, preview

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.validators import cron_problem, image_problem, tag_problem
+from infra.settings.validators import cron_problem, image_problem, tag_problem
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infra.config import load_settings
+from infra.settings import load_settings
 from reskflow_dr import cli
 from reskflow_dr.engine import run_program
 from reskflow_dr.preview import ROOT, preview

@@ -1,7 +1,7 @@
 """Pure checks of config values that have a grammar: cron schedules and container image references.
 
 Each function returns ``None`` when the value is fine, or one short reason when it is not; the
-caller turns the reason into a :class:`infra.config.ConfigError` naming the key.
+caller turns the reason into a :class:`infra.settings.ConfigError` naming the key.
 """
 
 from __future__ import annotations
@@ -82,7 +82,43 @@ def cron_problem(schedule: str) -> str | None:
             problem = _cron_part(part, field)
             if problem is not None:
                 return problem
-    return None
+    return _never_fires(fields)
+
+
+#: Days in each month, February counted in a leap year (a schedule on Feb 29 does fire).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _cron_values(value: str, field: tuple[str, int, int, tuple[str, ...], int]) -> set[int]:
+    """The numbers a valid field matches (call after :func:`_cron_part` accepted every part)."""
+    _, low, high, _, _ = field
+    matched: set[int] = set()
+    for part in value.split(","):
+        span, slash, step_text = part.partition("/")
+        step = int(step_text) if slash else 1
+        if span in ("*", "?"):
+            first, last = low, high
+        else:
+            bounds = [_cron_number(text, field) for text in span.split("-", 1)]
+            first = int(bounds[0])
+            last = int(bounds[-1]) if len(bounds) == 2 or not slash else high
+        matched.update(range(first, last + 1, step))
+    return matched
+
+
+def _never_fires(fields: list[str]) -> str | None:
+    """Why a syntactically valid schedule can never fire, or None. With the day of week
+    unrestricted (``*`` or ``?``) only the day of month decides, and a day past the end of every
+    chosen month (February 30, April 31) never comes."""
+    day_of_month, month, day_of_week = fields[2], fields[3], fields[4]
+    if day_of_week not in ("*", "?") or day_of_month in ("*", "?"):
+        return None
+    days = _cron_values(day_of_month, _CRON_FIELDS[2])
+    months = sorted(_cron_values(month, _CRON_FIELDS[3]))
+    if any(day <= _MONTH_DAYS[m - 1] for m in months for day in days):
+        return None
+    names = ", ".join(_MONTHS[m - 1] for m in months)
+    return f"never fires: day of month {min(days)} does not occur in {names}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,7 +137,7 @@ MUTABLE_TAGS = ("latest",)
 
 def tag_problem(tag: str) -> str | None:
     """Why ``tag`` is not a usable release tag, or None."""
-    if not TAG_RE.match(tag):
+    if not TAG_RE.fullmatch(tag):
         return "a tag is 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
     if tag.lower() in MUTABLE_TAGS:
         return f"{tag!r} names no particular build; pin a release tag or a digest"
@@ -113,17 +149,17 @@ def _name_ok(name: str) -> bool:
     then lowercase path components."""
     first, slash, rest = name.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost"):
-        if not _DOMAIN_RE.match(first):
+        if not _DOMAIN_RE.fullmatch(first):
             return False
         name = rest
-    return all(_COMPONENT_RE.match(part) for part in name.split("/"))
+    return all(_COMPONENT_RE.fullmatch(part) for part in name.split("/"))
 
 
 def image_problem(image: str) -> str | None:
     """Why ``image`` is not a pinned image reference (``name:tag`` or ``name@sha256:...``)."""
     name, at, digest = image.partition("@")
     if at:
-        if not _DIGEST_RE.match(digest):
+        if not _DIGEST_RE.fullmatch(digest):
             return "a digest is 'sha256:' followed by 64 lowercase hex digits"
         name = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
         return None if _name_ok(name) else f"{name!r} is not a valid image name"

@@ -1,0 +1,87 @@
+"""AWS Backup: the regional vault (with its lock) and the plan copying to the peer's vault."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.backup import (
+    AuditTargets,
+    BackupProtection,
+    BackupProtectionArgs,
+    BackupRule,
+    BackupVault,
+    BackupVaultArgs,
+    VaultLock,
+)
+from components.common import BACKUP_TAG_KEY, BACKUP_TAG_VALUE
+from infra.settings import StackSettings
+from infra.tiers.encryption import Encryption
+
+#: Backup schedules (UTC). Daily and weekly share a start: on Sundays AWS Backup takes one
+#: backup for the overlapping rules, with the longer (weekly) retention. The continuous rule
+#: starts earlier so it never overlaps them. Everything finishes before SOP-001's 08:00 check.
+CONTINUOUS_SCHEDULE = "cron(0 3 ? * * *)"
+DAILY_SCHEDULE = "cron(0 5 ? * * *)"
+WEEKLY_SCHEDULE = "cron(0 5 ? * SUN *)"
+BACKUP_START_WINDOW_MINUTES = 60
+
+
+def build_backups(
+    settings: StackSettings, regional: pulumi.ResourceOptions, encryption: Encryption
+) -> BackupVault:
+    """The regional vault and the plan copying snapshots to the peer region's vault (once the
+    peer stack, and so its vault, exists: a copy to a missing vault fails every job)."""
+    b, key = settings.backup, encryption.key
+
+    def copy(days: int) -> int | None:
+        return days if settings.peer_deployed else None
+
+    lock = (
+        None
+        if b.lock.mode == "none"
+        else VaultLock(
+            b.lock.min_retention_days, b.lock.max_retention_days, b.lock.changeable_for_days
+        )
+    )
+    if b.lock.mode == "compliance":
+        pulumi.log.warn(
+            f"vault {settings.vault_name(settings.region)}: compliance lock becomes immutable "
+            f"{b.lock.changeable_for_days} days after it is applied; no one, AWS included, can "
+            "remove it or shorten a retention afterwards"
+        )
+    vault = BackupVault(
+        "backup-vault",
+        BackupVaultArgs(settings.vault_name(settings.region), key.key_arn, lock),
+        opts=regional,
+    )
+    BackupProtection(
+        "backup",
+        BackupProtectionArgs(
+            region=settings.region,
+            name_prefix=f"{settings.project}-dr",
+            vault_name=vault.vault_name,
+            vault_arn=vault.vault_arn,
+            copy_region=b.copy_region,
+            copy_vault_arn=settings.vault_arn(b.copy_region),
+            rules=[
+                BackupRule("continuous", CONTINUOUS_SCHEDULE, b.continuous_days, continuous=True),
+                BackupRule(
+                    "daily", DAILY_SCHEDULE, b.daily_days, copy_days=copy(b.daily_copy_days)
+                ),
+                BackupRule(
+                    "weekly", WEEKLY_SCHEDULE, b.weekly_days, copy_days=copy(b.weekly_copy_days)
+                ),
+            ],
+            selection_tag=(BACKUP_TAG_KEY, BACKUP_TAG_VALUE),
+            audit=AuditTargets(
+                required_frequency_days=1,
+                required_retention_days=b.daily_days,
+                max_recovery_point_age_hours=24 + BACKUP_START_WINDOW_MINUTES // 60,
+                max_restore_minutes=b.restore_time_target_minutes,
+            ),
+            lock=lock,
+            start_window_minutes=BACKUP_START_WINDOW_MINUTES,
+        ),
+        opts=regional,
+    )
+    return vault
