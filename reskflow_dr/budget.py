@@ -25,6 +25,7 @@ from typing import Any, Literal
 from infra.config import PROJECT, RecoveryTargets
 from reskflow_dr.engine import Plan, PlannedResource
 from reskflow_dr.schedule import schedule_interval
+from reskflow_dr.tables import Column, table
 
 NOT_DECLARED = "not declared in this plan"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
@@ -396,26 +397,42 @@ def _limits(stores: list[StoreBudget], rtc: Figure, targets: RecoveryTargets) ->
     return out
 
 
-def render(b: Budget) -> str:
+def render(b: Budget, width: int | None = None) -> str:
+    """The budget as two tables (components, stores), each figure's formula and source after
+    them, then the AWS limits; fitted to ``width`` (default: the terminal's)."""
     t = b.targets
-    lines = [
+    head = (
         f"RTO/RPO budget: failing over to {b.stack} ({b.region}); targets RTO {t.rto_minutes} "
-        f"min ({PROJECT}:rtoTargetMinutes), RPO {t.rpo_minutes} min ({PROJECT}:rpoTargetMinutes)",
-        f"  {'component':<10} {'figure':<9} {'formula':<44} source",
-    ]
-    for name, part in b.components.items():
-        lines.append(f"  {name:<10} {human(part.seconds):<9} {part.formula:<44} {part.source}")
-    lines.append(f"  {'store':<32} {'RTO':<9} {'vs target':<10} {'RPO':<9} {'vs target':<10}")
+        f"min ({PROJECT}:rtoTargetMinutes), RPO {t.rpo_minutes} min ({PROJECT}:rpoTargetMinutes)"
+    )
+    components = table(
+        [Column("component"), Column("figure"), Column("formula", wrap=True, min_width=20),
+         Column("source", wrap=True, min_width=20)],
+        [(name, human(f.seconds), f.formula, f.source) for name, f in b.components.items()],
+        width,
+    )  # fmt: skip
+    rows, details = [], []
     for s in b.stores:
         rto, rpo = s.rto, s.rpo
-        lines.append(
-            f"  {s.store:<32} {human(rto.seconds) if rto else '-':<9} "
-            f"{compare(rto, t.rto_minutes * 60):<10} {human(rpo.seconds) if rpo else '-':<9} "
-            f"{compare(rpo, t.rpo_minutes * 60):<10}"
+        rows.append(
+            (
+                s.store,
+                human(rto.seconds) if rto else "-",
+                compare(rto, t.rto_minutes * 60),
+                human(rpo.seconds) if rpo else "-",
+                compare(rpo, t.rpo_minutes * 60),
+            )
         )
         for label, f in (("RTO", rto), ("RPO", rpo)):
             if f is not None:
                 source = f" [{f.source}]" if f.source else ""
-                lines.append(f"      {label}: {f.formula}{source}")
+                details.append(f"  {s.store} {label}: {f.formula}{source}")
+    stores = table(
+        [Column("store", wrap=True, min_width=20), Column("RTO"), Column("vs target"),
+         Column("RPO"), Column("vs target")],
+        rows,
+        width,
+    )  # fmt: skip
+    lines = [head, components, "", stores, "", *details]
     lines += [f"  ! {limit}" for limit in b.limits]
     return "\n".join(line.rstrip() for line in lines)

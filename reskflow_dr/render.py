@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from reskflow_dr.engine import Plan, PlannedResource
+from reskflow_dr.tables import Column, short_type, table, terminal_width
 
 
 def _flags(r: PlannedResource) -> str:
@@ -21,8 +22,9 @@ def _order(r: PlannedResource) -> tuple[bool, bool, str]:
     return (not r.type.startswith("pulumi:providers:"), not r.custom, r.name)
 
 
-def tree(plan: Plan) -> str:
-    """The plan as a tree grouped by component, each line: type, name, region and flags."""
+def tree(plan: Plan, width: int | None = None) -> str:
+    """The plan as a tree grouped by component, each line: type (shortened as `pulumi preview`
+    shows it), name, region and flags; fitted to ``width`` (default: the terminal's)."""
     children: dict[str | None, list[PlannedResource]] = defaultdict(list)
     for r in plan.resources:
         children[r.parent].append(r)
@@ -30,7 +32,7 @@ def tree(plan: Plan) -> str:
 
     def walk(r: PlannedResource, prefix: str, last: bool, top: bool) -> None:
         branch = "" if top else ("└─ " if last else "├─ ")
-        rows.append((f"{prefix}{branch}{r.type}", r))
+        rows.append((f"{prefix}{branch}{short_type(r.type)}", r))
         kids = sorted(children.get(r.urn, []), key=_order)
         extension = "" if top else ("   " if last else "│  ")
         for i, kid in enumerate(kids):
@@ -38,12 +40,16 @@ def tree(plan: Plan) -> str:
 
     for root in sorted(children.get(None, []), key=_order):
         walk(root, "", True, True)
-    type_w = max([len("Type"), *(len(label) for label, _ in rows)])
-    name_w = max([len("Name"), *(len(r.name) for _, r in rows)])
-    lines = [f"{'Type':<{type_w}}  {'Name':<{name_w}}  {'Region':<10} Options"]
-    for label, r in rows:
-        lines.append(f"{label:<{type_w}}  {r.name:<{name_w}}  {r.region:<10} {_flags(r)}".rstrip())
-    return "\n".join(lines)
+    width = width or terminal_width()
+    # Name, Region and Options keep 16 + 9 + 16 columns and their gaps; Type takes the rest.
+    columns = [
+        Column("Type", min_width=24, max_width=max(24, width - 47)),
+        Column("Name", wrap=True, min_width=16),
+        Column("Region", min_width=9),
+        Column("Options", wrap=True, min_width=8),
+    ]
+    cells = [(label, r.name, r.region, _flags(r)) for label, r in rows]
+    return table(columns, cells, width)
 
 
 def counts(plan: Plan) -> str:
@@ -55,5 +61,5 @@ def counts(plan: Plan) -> str:
     )
     lines = [f"Resources: {total} to create ({protected} protected and retained)"]
     for type_, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])):
-        lines.append(f"  {n:>4}  {type_}")
+        lines.append(f"  {n:>4}  {short_type(type_)}")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from typing import Any
 
 from reskflow_dr import graph, render
 from reskflow_dr.engine import Plan
+from reskflow_dr.tables import UNLIMITED
 
 #: ``--drill-status`` when the revision has no ``reskflow-dr drill`` command.
 ABSENT = "absent"
@@ -78,7 +79,7 @@ def preview_section(plans: Sequence[Plan], missing: Sequence[Path]) -> str:
         region = plan.outputs.get("region", plan.config.get("aws:region", "?"))
         parts.append(f"### `{plan.stack}` · {region} · role {_role(plan)}")
         parts.append(_fence(render.counts(plan)))
-        parts.append(_details("Resource tree", _fence(render.tree(plan))))
+        parts.append(_details("Resource tree", _fence(render.tree(plan, UNLIMITED))))
     parts += [f"- **No plan at `{p}`**: its preview failed or did not run." for p in missing]
     if not plans and not missing:
         parts.append("No plans given.")
