@@ -64,3 +64,15 @@ def schema(report: Report) -> dict[str, Any]:
     text = resources.files("reskflow_dr").joinpath("schemas", f"{report}.schema.json")
     data: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
     return data
+
+
+def validator(report: Report) -> Any:
+    """A draft 2020-12 validator of a report, with the other schemas registered (the drill's
+    ``budget`` refers to the rto-rpo schema's)."""
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from referencing import Registry, Resource
+
+    registry: Registry[Any] = Registry().with_resources(
+        (f"reskflow-dr:{name}", Resource.from_contents(schema(name))) for name in REPORTS
+    )
+    return Draft202012Validator(schema(report), registry=registry)
