@@ -32,6 +32,10 @@ _DRILL_EXITS = {
     "1": "**Unsafe plan** (exit 1): the drill would delete or replace data, or a mandatory "
     "policy failed. Nothing may run until this is fixed.",
     "2": "**Bad config or usage** (exit 2): the drill did not run.",
+    "3": "**The tool failed** (exit 3, an internal error): the drill did not complete, so "
+    "there is no data-safety verdict, neither safe nor unsafe. See the drill output; rerun with "
+    "`--debug` for the traceback.",
+    "141": "**Output cut short** (exit 141, closed pipe): no verdict.",
 }
 
 

@@ -268,6 +268,8 @@ def test_preview_step_keeps_going_and_records_a_failure(tmp_path: Path) -> None:
         ("0", "1", True),
         ("0", "2", True),
         ("1", "0", True),
+        ("3", "0", True),
+        ("0", "3", True),
     ],
 )
 def test_gate_fails_on_a_failed_preview_or_drill(
@@ -280,6 +282,7 @@ def test_gate_fails_on_a_failed_preview_or_drill(
     )
     assert (code != 0) == fails
     assert ("::error::" in log) == fails
+    assert ("crashed (exit 3, an internal error" in log) == ("3" in (preview, drill))
 
 
 def test_summary_step_writes_the_job_summary(tmp_path: Path, plan_of: PlanOf) -> None:
