@@ -75,7 +75,7 @@ def test_version() -> None:
         ),
         (
             ["preview", "nope"],
-            "reskflow-dr: usage error: unknown stack 'nope': no Pulumi.nope.yaml; known stacks: "
+            "reskflow-dr: unknown stack 'nope': no Pulumi.nope.yaml; known stacks: "
             "dr, prod",
         ),
     ],
