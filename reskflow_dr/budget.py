@@ -17,6 +17,7 @@ inputs the plan does not declare is "not declared in this plan", never a guess.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -25,7 +26,7 @@ from typing import Any, Literal
 from infra.config import PROJECT, RecoveryTargets
 from reskflow_dr.engine import Plan, PlannedResource
 from reskflow_dr.schedule import schedule_interval
-from reskflow_dr.tables import Column, table
+from reskflow_dr.tables import UNLIMITED, Column, table, terminal_width
 
 NOT_DECLARED = "not declared in this plan"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
@@ -433,6 +434,10 @@ def render(b: Budget, width: int | None = None) -> str:
         rows,
         width,
     )  # fmt: skip
-    lines = [head, components, "", stores, "", *details]
-    lines += [f"  ! {limit}" for limit in b.limits]
+    notes = [*details, *(f"  ! {limit}" for limit in b.limits)]
+    limit = width or terminal_width()
+    if limit < UNLIMITED:
+        head = textwrap.fill(head, limit, subsequent_indent="  ")
+        notes = [textwrap.fill(note, limit, subsequent_indent="      ") for note in notes]
+    lines = [head, components, "", stores, "", *notes]
     return "\n".join(line.rstrip() for line in lines)

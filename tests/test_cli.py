@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a subprocess, with CI unset (progress lines shown) and ``env`` added."""
     environment = {**os.environ, "CI": "", **env}
     return subprocess.run(
         [sys.executable, "-m", "reskflow_dr", *args],
@@ -75,8 +76,7 @@ def test_version() -> None:
         ),
         (
             ["preview", "nope"],
-            "reskflow-dr: unknown stack 'nope': no Pulumi.nope.yaml; known stacks: "
-            "dr, prod",
+            "reskflow-dr: unknown stack 'nope': no Pulumi.nope.yaml; known stacks: dr, prod",
         ),
     ],
 )
@@ -126,7 +126,9 @@ def test_policy_pack_config_is_checked_before_any_preview(
     result = run("preview", "prod", "--policy-pack-config", str(path), "--json", str(out))
     assert result.returncode == 2
     assert result.stdout == ""
-    (line,) = result.stderr.splitlines() or [""]  # exactly one line
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
     assert line.startswith(f"reskflow-dr: {message}"), line
     assert not out.exists()
 
@@ -249,6 +251,16 @@ def test_tree_fits_a_narrow_terminal() -> None:
     assert tree[0].split() == ["Type", "Name", "Region", "Options"]
     assert max(len(line) for line in tree) <= 80
     assert any(line.startswith("│  ├─ aws:s3:Bucket ") for line in tree)
+
+
+def test_budget_fits_a_narrow_terminal() -> None:
+    result = run("rto-rpo", "dr", COLUMNS="80")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "RTO/RPO budget: failing over to dr (us-west-2); targets RTO 15 min"
+    assert max(len(line) for line in lines) <= 80
+    assert "  RDS reskflow-postgres-g2 RPO: ReplicaLag threshold 60 s + period 60 s x 3" in lines
+    assert result.stderr == "[1/1] previewing stack dr and its peer offline under mocks\n"
 
 
 def test_json_reports_match_their_schemas(tmp_path: Path) -> None:
