@@ -407,8 +407,8 @@ def render(b: Budget, width: int | None = None) -> str:
         f"min ({PROJECT}:rtoTargetMinutes), RPO {t.rpo_minutes} min ({PROJECT}:rpoTargetMinutes)"
     )
     components = table(
-        [Column("component"), Column("figure"), Column("formula", wrap=True, min_width=20),
-         Column("source", wrap=True, min_width=20)],
+        [Column("component"), Column("figure"), Column("formula", wrap=True),
+         Column("source", wrap=True)],
         [(name, human(f.seconds), f.formula, f.source) for name, f in b.components.items()],
         width,
     )  # fmt: skip
@@ -429,7 +429,7 @@ def render(b: Budget, width: int | None = None) -> str:
                 source = f" [{f.source}]" if f.source else ""
                 details.append(f"  {s.store} {label}: {f.formula}{source}")
     stores = table(
-        [Column("store", wrap=True, min_width=20), Column("RTO"), Column("vs target"),
+        [Column("store", wrap=True), Column("RTO"), Column("vs target"),
          Column("RPO"), Column("vs target")],
         rows,
         width,

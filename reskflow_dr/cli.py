@@ -37,7 +37,6 @@ from reskflow_dr.policy_runner import (
     PolicyConfigError,
     PolicyPackError,
     PolicyPackSession,
-    format_verdicts,
     has_mandatory_violation,
 )
 from reskflow_dr.preview import find_project, load
@@ -252,7 +251,7 @@ def cmd_preview(args: argparse.Namespace, root: Path) -> int:
                     verdicts = session.evaluate(plan.to_json(), user_policy)
                 plan.policy = [v.to_dict() for v in verdicts]
                 print()
-                print(format_verdicts(verdicts))
+                print(render.verdicts(verdicts))
                 if has_mandatory_violation(verdicts):
                     code = EXIT_UNSAFE
                 print(f"Policies evaluated in {time.perf_counter() - started:.2f}s")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reskflow_dr import budget, diff, drill, jsonio, orchestrate, readiness
+from reskflow_dr import budget, diff, drill, jsonio, orchestrate, readiness, render
 from reskflow_dr.preview import validated
 from reskflow_dr.progress import Progress, lines
 from reskflow_dr.stackfiles import UsageError
@@ -157,5 +157,5 @@ def cmd_readiness(args: argparse.Namespace, root: Path, stack: str) -> int:
     print(f"Readiness of {stack} ({mode}){' without the peer region' if args.peer_lost else ''}")
     with Progress(1, args.quiet).step(f"checking stack {stack}'s region live"):
         rows = orchestrate.check_stack(stack, mode, args.peer_lost, root, args.endpoint_url)
-    print(readiness.render(rows))
+    print(render.readiness(rows))
     return EXIT_OK if readiness.passed(rows) else EXIT_FAIL

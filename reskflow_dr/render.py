@@ -1,10 +1,14 @@
-"""Human-readable views of a plan: a resource tree like `pulumi preview`, and counts by type."""
+"""Human-readable views: a plan's resource tree like `pulumi preview`, its counts by type, the
+policy verdicts and the readiness checks; tables fitted to the terminal (reskflow_dr.tables)."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 
 from reskflow_dr.engine import Plan, PlannedResource
+from reskflow_dr.policy_runner import Verdict
+from reskflow_dr.readiness import CheckResult
 from reskflow_dr.tables import Column, short_type, table, terminal_width
 
 
@@ -43,10 +47,10 @@ def tree(plan: Plan, width: int | None = None) -> str:
     width = width or terminal_width()
     # Name, Region and Options keep 16 + 9 + 16 columns and their gaps; Type takes the rest.
     columns = [
-        Column("Type", min_width=24, max_width=max(24, width - 47)),
-        Column("Name", wrap=True, min_width=16),
-        Column("Region", min_width=9),
-        Column("Options", wrap=True, min_width=8),
+        Column("Type", max_width=max(24, width - 47)),
+        Column("Name", wrap=True),
+        Column("Region"),
+        Column("Options", wrap=True),
     ]
     cells = [(label, r.name, r.region, _flags(r)) for label, r in rows]
     return table(columns, cells, width)
@@ -63,3 +67,40 @@ def counts(plan: Plan) -> str:
     for type_, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"  {n:>4}  {short_type(type_)}")
     return "\n".join(lines)
+
+
+def verdicts(found: Sequence[Verdict], width: int | None = None) -> str:
+    """The policy pack's verdicts as a table fitted to the terminal, then the counts."""
+    if not found:
+        return "policy: no violations"
+    columns = [
+        Column("POLICY", wrap=True),
+        Column("ENFORCEMENT"),
+        Column("RESOURCE", wrap=True),
+        Column("MESSAGE", wrap=True),
+    ]
+    rows = [
+        (
+            v.policy,
+            "not checkable" if v.not_checkable else v.enforcement,
+            v.resource or "(stack)",
+            v.message,
+        )
+        for v in found
+    ]
+    mandatory = sum(1 for v in found if v.enforcement == "mandatory" and not v.not_checkable)
+    return f"{table(columns, rows, width)}\n{len(found)} verdicts, {mandatory} mandatory"
+
+
+def readiness(rows: Sequence[CheckResult], width: int | None = None) -> str:
+    """Live readiness checks as a table fitted to the terminal, then the outcome."""
+    columns = [
+        Column("check"),
+        Column("target", wrap=True),
+        Column("status"),
+        Column("detail", wrap=True),
+    ]
+    cells = [(r.check, r.target, r.status.upper(), r.detail) for r in rows]
+    failed = sum(r.status == "fail" for r in rows)
+    outcome = f"{len(rows)} checks: {failed} failed" + ("" if failed else " - ready")
+    return f"{table(columns, cells, width)}\n{outcome}"

@@ -28,7 +28,6 @@ class Column:
     header: str
     wrap: bool = False
     right: bool = False
-    min_width: int | None = None
     max_width: int | None = None
 
 
@@ -57,7 +56,10 @@ def terminal_width() -> int:
 def table(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | None = None
 ) -> str:
-    """The rows under their headers, two spaces between columns, no borders."""
+    """The rows under their headers, two spaces between columns, no borders. When the width is
+    short, the widest wrapping columns give way first (their cells continue on the next lines);
+    a column that does not wrap ends its cells with an ellipsis only if nothing else can shrink."""
+    width = width or terminal_width()
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
     grid.box = None
     for column in columns:
@@ -66,7 +68,6 @@ def table(
             no_wrap=not column.wrap,
             overflow="fold" if column.wrap else "ellipsis",
             justify="right" if column.right else "left",
-            min_width=column.min_width,
             max_width=column.max_width,
         )
     for row in rows:
@@ -74,12 +75,12 @@ def table(
     out = io.StringIO()
     console = Console(
         file=out,
-        width=width or terminal_width(),
+        width=width,
         color_system=None,
         highlight=False,
         markup=False,
         emoji=False,
         legacy_windows=False,
     )
-    console.print(grid, crop=True)
+    console.print(grid)
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
