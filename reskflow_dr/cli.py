@@ -222,6 +222,8 @@ def cmd_preview(args: argparse.Namespace, root: Path) -> int:
         return fail("usage error: --json takes one stack; run one preview per stack", EXIT_USAGE)
     if args.policy_config and args.no_policy:
         return fail("usage error: --policy-pack-config has no effect with --no-policy", EXIT_USAGE)
+    if args.json:
+        jsonio.check_writable(args.json)
     user_policy = policy_config.read(args.policy_config) if args.policy_config else None
     for stack in stacks:  # every stack's config, before the pack starts or anything runs
         load(root, stack, args.set)

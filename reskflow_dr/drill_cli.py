@@ -57,6 +57,8 @@ def add_parsers(
 
 
 def run(args: argparse.Namespace, root: Path, stacks_of: StacksOf) -> int:
+    if getattr(args, "json", None):
+        jsonio.check_writable(args.json)  # before any preview
     if args.command == "drill":
         return cmd_drill(args, root)
     (stack,) = stacks_of(args, False)

@@ -10,6 +10,7 @@ code    meaning
 3       an internal error of the tool (a crash, or the policy pack failing to run): one
         line saying what failed; ``--debug`` shows the traceback. Says nothing about the
         safety of the plan
+130     interrupted (Ctrl-C)
 141     standard output was closed early (``reskflow-dr preview prod | head -1``): the
         command stops quietly, as a tool killed by SIGPIPE does (128 + 13)
 ======  ==============================================================================

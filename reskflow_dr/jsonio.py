@@ -33,6 +33,20 @@ def dumps(data: Mapping[str, Any]) -> str:
     return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
 
 
+def check_writable(path: Path, option: str = "--json") -> None:
+    """Refuse, before any work, a report path that cannot be written: a directory, or a place
+    under a file or a directory without write permission. Creates nothing."""
+    if path.is_dir():
+        raise OutputError(f"{option} {path}: is a directory; name a file")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{option} {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {path}: cannot write there: Permission denied")
+
+
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Write ``data`` to ``path`` atomically: a temporary file in the same directory, then
     ``os.replace``. A reader sees the old file or the new one, never half of one; on failure

@@ -218,14 +218,38 @@ def test_completion(shell: str, marker: str) -> None:
         assert word in result.stdout, word
 
 
-def test_unwritable_json_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("command", [["preview", "prod"], ["rto-rpo", "dr"], ["drill", "failover"]])
+def test_unwritable_json_is_exit_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    target = blocker / "plan.json"
-    assert main(["preview", "prod", "--quiet", "--no-policy", "--json", str(target)]) == 2
+    target = blocker / "sub" / "plan.json"
+    assert main([*command, "--quiet", "--json", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"reskflow-dr: --json {target}: {blocker} is not a directory\n"
+    assert captured.out == ""  # nothing previewed, nothing printed
+    assert main([*command, "--quiet", "--json", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
-        f"reskflow-dr: --json {target}: cannot write there: File exists\n"
+        f"reskflow-dr: --json {tmp_path}: is a directory; name a file\n"
     )
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_atomic_write_leaves_no_temporary_file_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "plan.json"
+    target.write_text("old\n")
+
+    def fail_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(jsonio.os, "replace", fail_replace)
+    with pytest.raises(jsonio.OutputError, match="No space left on device"):
+        jsonio.write_json(target, {"a": 1})
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
+    assert target.read_text() == "old\n"
 
 
 @pytest.mark.parametrize(

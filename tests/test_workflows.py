@@ -261,6 +261,17 @@ def test_preview_step_keeps_going_and_records_a_failure(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("prod", "dr", "status"), [("0", "0", "0"), ("3", "1", "3"), ("1", "3", "3"), ("2", "1", "2")]
+)
+def test_preview_step_keeps_a_crash_over_other_failures(
+    tmp_path: Path, prod: str, dr: str, status: str
+) -> None:
+    cwd = fake_cli(tmp_path, f'[ "$2" = prod ] && exit {prod}; exit {dr}')
+    code, outputs, _ = run_step("Preview prod and dr offline", cwd)
+    assert (code, outputs) == (0, {"status": status})
+
+
+@pytest.mark.parametrize(
     ("preview", "drill", "fails"),
     [
         ("0", "0", False),
