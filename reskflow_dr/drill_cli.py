@@ -27,6 +27,13 @@ Option = Callable[..., None]
 StacksOf = Callable[[argparse.Namespace, bool], list[str]]
 
 
+def step_number(text: str) -> int:
+    """``--from-step N``: a whole number from 1 (the upper bound is the runbook's length)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a step number from 1, got {text!r}")
+    return int(text)
+
+
 def add_parsers(
     add: AddParser, stack_options: Option, set_option: Option, json_option: Option
 ) -> None:
@@ -40,7 +47,7 @@ def add_parsers(
         "--execute", action="store_true", help="run the runbook with the Pulumi Automation API"
     )
     d.add_argument("--yes", action="store_true", help="confirm every manual step (--execute)")
-    d.add_argument("--from-step", type=int, default=1, metavar="N", help="resume at step N")
+    d.add_argument("--from-step", type=step_number, default=1, metavar="N", help="resume at step N")
     d.add_argument("--endpoint-url", help="AWS-compatible endpoint for the readiness gates")
 
     r = add("rto-rpo", "RTO/RPO budget of failing over to a stack")

@@ -65,6 +65,11 @@ def test_version() -> None:
             ["rto-rpo", "dr", "--json"],
             "reskflow-dr rto-rpo: usage error: argument --json: expected one argument (see --help)",
         ),
+        (
+            ["drill", "failover", "--execute", "--from-step", "0"],
+            "reskflow-dr drill: usage error: argument --from-step: expected a step number from 1, "
+            "got '0' (see --help)",
+        ),
         (["preview"], "reskflow-dr: usage error: name a stack (STACK or -s/--stack STACK)"),
         (
             ["rto-rpo", "prod", "-s", "dr"],
