@@ -70,14 +70,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: usage error: {message} (see --help)\n")
 
 
-def key_value(text: str) -> str:
-    """``--set KEY=VALUE``: refused at parse time without ``=`` or a key. The argument is echoed
+def check_overrides(overrides: Sequence[str]) -> None:
+    """``--set KEY=VALUE``: refused before any work without ``=`` or a key. The argument is echoed
     only when it looks like a config key: it may be a secret value typed without its key."""
-    key, sep, _ = text.partition("=")
-    if sep and key.strip():
-        return text
-    shown = f"got {text!r}" if _KEY.match(text) else "got an argument without KEY="
-    raise argparse.ArgumentTypeError(f"expected KEY=VALUE, {shown}")
+    for text in overrides:
+        key, sep, _ = text.partition("=")
+        if sep and key.strip():
+            continue
+        shown = f"got {text!r}" if _KEY.match(text) else "got an argument without KEY="
+        raise UsageError(f"usage error: --set expects KEY=VALUE, {shown}")
 
 
 def _file(action: argparse.Action) -> None:
@@ -117,9 +118,7 @@ def stack_options(parser: argparse.ArgumentParser, many: bool, metavar: str = "S
 
 
 def set_option(parser: argparse.ArgumentParser, help_text: str) -> None:
-    parser.add_argument(
-        "--set", action="append", default=[], type=key_value, metavar="KEY=VALUE", help=help_text
-    )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=help_text)
 
 
 def json_option(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -305,6 +304,7 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command == "completion":
         print(shtab.complete(parser, shell=args.shell), end="")
         return EXIT_OK
+    check_overrides(getattr(args, "set", []))
     root = find_project(args.cwd)
     if args.command == "preview":
         return cmd_preview(args, root)

@@ -44,13 +44,11 @@ def test_version() -> None:
     [
         (
             ["preview", "prod", "--set", "reskflow:role"],
-            "reskflow-dr preview: usage error: argument --set: expected KEY=VALUE, got "
-            "'reskflow:role' (see --help)",
+            "reskflow-dr: usage error: --set expects KEY=VALUE, got 'reskflow:role'",
         ),
         (
             ["preview", "prod", "--set", "hunter2-secret-value"],
-            "reskflow-dr preview: usage error: argument --set: expected KEY=VALUE, got an "
-            "argument without KEY= (see --help)",
+            "reskflow-dr: usage error: --set expects KEY=VALUE, got an argument without KEY=",
         ),
         (
             ["preview", "prod", "--no-such-option"],
