@@ -17,7 +17,6 @@ inputs the plan does not declare is "not declared in this plan", never a guess.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -26,7 +25,6 @@ from typing import Any, Literal
 from infra.config import PROJECT, RecoveryTargets
 from reskflow_dr.engine import Plan, PlannedResource
 from reskflow_dr.schedule import schedule_interval
-from reskflow_dr.tables import UNLIMITED, Column, table, terminal_width
 
 NOT_DECLARED = "not declared in this plan"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
@@ -396,48 +394,3 @@ def _limits(stores: list[StoreBudget], rtc: Figure, targets: RecoveryTargets) ->
         "included."
     )
     return out
-
-
-def render(b: Budget, width: int | None = None) -> str:
-    """The budget as two tables (components, stores), each figure's formula and source after
-    them, then the AWS limits; fitted to ``width`` (default: the terminal's)."""
-    t = b.targets
-    head = (
-        f"RTO/RPO budget: failing over to {b.stack} ({b.region}); targets RTO {t.rto_minutes} "
-        f"min ({PROJECT}:rtoTargetMinutes), RPO {t.rpo_minutes} min ({PROJECT}:rpoTargetMinutes)"
-    )
-    components = table(
-        [Column("component"), Column("figure"), Column("formula", wrap=True),
-         Column("source", wrap=True)],
-        [(name, human(f.seconds), f.formula, f.source) for name, f in b.components.items()],
-        width,
-    )  # fmt: skip
-    rows, details = [], []
-    for s in b.stores:
-        rto, rpo = s.rto, s.rpo
-        rows.append(
-            (
-                s.store,
-                human(rto.seconds) if rto else "-",
-                compare(rto, t.rto_minutes * 60),
-                human(rpo.seconds) if rpo else "-",
-                compare(rpo, t.rpo_minutes * 60),
-            )
-        )
-        for label, f in (("RTO", rto), ("RPO", rpo)):
-            if f is not None:
-                source = f" [{f.source}]" if f.source else ""
-                details.append(f"  {s.store} {label}: {f.formula}{source}")
-    stores = table(
-        [Column("store", wrap=True), Column("RTO"), Column("vs target"),
-         Column("RPO"), Column("vs target")],
-        rows,
-        width,
-    )  # fmt: skip
-    notes = [*details, *(f"  ! {limit}" for limit in b.limits)]
-    limit = width or terminal_width()
-    if limit < UNLIMITED:
-        head = textwrap.fill(head, limit, subsequent_indent="  ")
-        notes = [textwrap.fill(note, limit, subsequent_indent="      ") for note in notes]
-    lines = [head, components, "", stores, "", *notes]
-    return "\n".join(line.rstrip() for line in lines)

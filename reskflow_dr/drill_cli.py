@@ -100,7 +100,7 @@ def render_report(r: drill.DrillReport, with_runbook: bool = True) -> str:
             lines += [f"       $ {command}" for command in step.commands]
             if step.verify:
                 lines.append(f"       verify: {step.verify}")
-    lines += ["", budget.render(r.budget)]
+    lines += ["", render.budget(r.budget)]
     return "\n".join(lines)
 
 
@@ -155,7 +155,7 @@ def cmd_rto_rpo(args: argparse.Namespace, root: Path, stack: str) -> int:
     with progress.step(f"previewing stack {stack} and its peer offline under mocks"):
         plan, peer_plan = drill.stack_plans(stack, root)
     b = budget.compute(plan, peer_plan, settings.recovery)
-    print(budget.render(b))
+    print(render.budget(b))
     if args.json:
         _write_json(args.json, b.to_json())
     return EXIT_OK

@@ -1,15 +1,19 @@
 """Human-readable views: a plan's resource tree like `pulumi preview`, its counts by type, the
-policy verdicts and the readiness checks; tables fitted to the terminal (reskflow_dr.tables)."""
+policy verdicts, the readiness checks and the RTO/RPO budget; tables fitted to the terminal
+(reskflow_dr.tables)."""
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from infra.config import PROJECT
+from reskflow_dr.budget import Budget, compare, human
 from reskflow_dr.engine import Plan, PlannedResource
 from reskflow_dr.policy_runner import Verdict
 from reskflow_dr.readiness import CheckResult
-from reskflow_dr.tables import Column, short_type, table, terminal_width
+from reskflow_dr.tables import UNLIMITED, Column, short_type, table, terminal_width
 
 
 def _flags(r: PlannedResource) -> str:
@@ -104,3 +108,48 @@ def readiness(rows: Sequence[CheckResult], width: int | None = None) -> str:
     failed = sum(r.status == "fail" for r in rows)
     outcome = f"{len(rows)} checks: {failed} failed" + ("" if failed else " - ready")
     return f"{table(columns, cells, width)}\n{outcome}"
+
+
+def budget(b: Budget, width: int | None = None) -> str:
+    """The budget as two tables (components, stores), each figure's formula and source after
+    them, then the AWS limits; fitted to ``width`` (default: the terminal's)."""
+    t = b.targets
+    head = (
+        f"RTO/RPO budget: failing over to {b.stack} ({b.region}); targets RTO {t.rto_minutes} "
+        f"min ({PROJECT}:rtoTargetMinutes), RPO {t.rpo_minutes} min ({PROJECT}:rpoTargetMinutes)"
+    )
+    components = table(
+        [Column("component"), Column("figure"), Column("formula", wrap=True),
+         Column("source", wrap=True)],
+        [(name, human(f.seconds), f.formula, f.source) for name, f in b.components.items()],
+        width,
+    )  # fmt: skip
+    rows, details = [], []
+    for s in b.stores:
+        rto, rpo = s.rto, s.rpo
+        rows.append(
+            (
+                s.store,
+                human(rto.seconds) if rto else "-",
+                compare(rto, t.rto_minutes * 60),
+                human(rpo.seconds) if rpo else "-",
+                compare(rpo, t.rpo_minutes * 60),
+            )
+        )
+        for label, f in (("RTO", rto), ("RPO", rpo)):
+            if f is not None:
+                source = f" [{f.source}]" if f.source else ""
+                details.append(f"  {s.store} {label}: {f.formula}{source}")
+    stores = table(
+        [Column("store", wrap=True), Column("RTO"), Column("vs target"),
+         Column("RPO"), Column("vs target")],
+        rows,
+        width,
+    )  # fmt: skip
+    notes = [*details, *(f"  ! {limit}" for limit in b.limits)]
+    limit = width or terminal_width()
+    if limit < UNLIMITED:
+        head = textwrap.fill(head, limit, subsequent_indent="  ")
+        notes = [textwrap.fill(note, limit, subsequent_indent="      ") for note in notes]
+    lines = [head, components, "", stores, "", *notes]
+    return "\n".join(line.rstrip() for line in lines)
