@@ -17,20 +17,17 @@ inputs the plan does not declare is "not declared in this plan", never a guess.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from itertools import pairwise
 from typing import Any, Literal
 
 from infra.settings import (
     PROMOTION_MINUTES_KEY,
-    RPO_TARGET_MINUTES_KEY,
-    RTO_TARGET_MINUTES_KEY,
     RecoveryTargets,
 )
 from reskflow_dr.engine import Plan, PlannedResource
+from reskflow_dr.schedule import schedule_interval
 
 NOT_DECLARED = "not declared in this plan"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
@@ -244,65 +241,6 @@ def _rtc(rule: dict[str, Any], cfg: PlannedResource) -> Figure:
 # The backup restore path
 # --------------------------------------------------------------------------------------------
 
-_CRON = re.compile(r"^cron\((.+)\)$")
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
-_DAYS = {d: i + 1 for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
-
-
-def _number(text: str) -> int:
-    return _DAYS[text.upper()] if text.upper() in _DAYS else int(text)
-
-
-def _values(field_: str, low: int, high: int) -> list[int] | None:
-    """The values a cron field selects; None for every value (``*`` or ``?``)."""
-    if field_ in ("*", "?"):
-        return None
-    out: set[int] = set()
-    for part in field_.split(","):
-        base, _, step = part.partition("/")
-        if base == "*":
-            first, last = low, high
-        elif "-" in base:
-            first, last = (_number(x) for x in base.split("-", 1))
-        else:
-            first = last = _number(base)
-        out.update(range(first, last + 1, int(step) if step else 1))
-    return sorted(out)
-
-
-def _max_gap(values: list[int], period: int) -> int:
-    """The longest wait between two consecutive selected values, wrapping around ``period``."""
-    wrapped = [*values, values[0] + period]
-    return max(b - a for a, b in pairwise(wrapped))
-
-
-def schedule_interval(expression: str) -> timedelta | None:
-    """The longest gap between two runs of an AWS cron (six fields) or rate expression: the
-    worst-case age of the newest recovery point. None when the expression is not recognised."""
-    expression = expression.strip()
-    rate = _RATE.match(expression)
-    if rate:
-        return timedelta(seconds=int(rate.group(1)) * _UNITS[rate.group(2).rstrip("s")])
-    cron = _CRON.match(expression)
-    if not cron or len(cron.group(1).split()) != 6:
-        return None
-    try:
-        minutes, hours, dom, _month, dow, _year = cron.group(1).split()
-        days = _values(dow, 1, 7)
-        if days:
-            return timedelta(days=_max_gap(days, 7))
-        dates = _values(dom, 1, 31)
-        if dates:
-            return timedelta(days=_max_gap(dates, 31))
-        hour_values = _values(hours, 0, 23)
-        if hour_values:
-            return timedelta(hours=_max_gap(hour_values, 24))
-        minute_values = _values(minutes, 0, 59) or list(range(60))
-        return timedelta(minutes=_max_gap(minute_values, 60))
-    except (KeyError, ValueError):
-        return None
-
 
 @dataclass(frozen=True)
 class BackupRule:
@@ -459,29 +397,3 @@ def _limits(stores: list[StoreBudget], rtc: Figure, targets: RecoveryTargets) ->
         "included."
     )
     return out
-
-
-def render(b: Budget) -> str:
-    t = b.targets
-    lines = [
-        f"RTO/RPO budget: failing over to {b.stack} ({b.region}); targets RTO {t.rto_minutes} "
-        f"min ({RTO_TARGET_MINUTES_KEY.name}), RPO {t.rpo_minutes} min "
-        f"({RPO_TARGET_MINUTES_KEY.name})",
-        f"  {'component':<10} {'figure':<9} {'formula':<44} source",
-    ]
-    for name, part in b.components.items():
-        lines.append(f"  {name:<10} {human(part.seconds):<9} {part.formula:<44} {part.source}")
-    lines.append(f"  {'store':<32} {'RTO':<9} {'vs target':<10} {'RPO':<9} {'vs target':<10}")
-    for s in b.stores:
-        rto, rpo = s.rto, s.rpo
-        lines.append(
-            f"  {s.store:<32} {human(rto.seconds) if rto else '-':<9} "
-            f"{compare(rto, t.rto_minutes * 60):<10} {human(rpo.seconds) if rpo else '-':<9} "
-            f"{compare(rpo, t.rpo_minutes * 60):<10}"
-        )
-        for label, f in (("RTO", rto), ("RPO", rpo)):
-            if f is not None:
-                source = f" [{f.source}]" if f.source else ""
-                lines.append(f"      {label}: {f.formula}{source}")
-    lines += [f"  ! {limit}" for limit in b.limits]
-    return "\n".join(line.rstrip() for line in lines)

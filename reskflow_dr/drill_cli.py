@@ -1,68 +1,81 @@
 """The DR drill subcommands of ``reskflow-dr``: ``drill``, ``rto-rpo`` and ``readiness``.
 
-Exit codes as everywhere: 0 fine; 1 an unsafe plan, or a failed readiness check or execution;
-2 bad config or usage, no credentials, no Pulumi CLI (one line, no traceback).
+Exit codes as everywhere (reskflow_dr/errors.py): 0 fine; 1 an unsafe plan, or a failed
+readiness check or execution; 2 bad config or usage, no credentials, no Pulumi CLI (one line, no
+traceback); 3 an internal error. Progress goes to stderr; the report to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reskflow_dr import budget, diff, drill, orchestrate, readiness
-from reskflow_dr.preview import ROOT, validated
+from reskflow_dr import budget, diff, drill, jsonio, orchestrate, readiness, render
+from reskflow_dr.preview import validated
+from reskflow_dr.progress import Progress, lines
 from reskflow_dr.stackfiles import UsageError
 
 EXIT_OK, EXIT_FAIL = 0, 1
 COMMANDS = ("drill", "rto-rpo", "readiness")
 
 
-def add_parsers(sub: Any) -> None:
-    d = sub.add_parser("drill", help="DR drill: config changes, diffs, data safety, runbook")
+AddParser = Callable[[str, str], argparse.ArgumentParser]
+Option = Callable[..., None]
+StacksOf = Callable[[argparse.Namespace, bool], list[str]]
+
+
+def step_number(text: str) -> int:
+    """``--from-step N``: a whole number from 1 (the upper bound is the runbook's length)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a step number from 1, got {text!r}")
+    return int(text)
+
+
+def add_parsers(
+    add: AddParser, stack_options: Option, set_option: Option, json_option: Option
+) -> None:
+    """``drill``, ``rto-rpo`` and ``readiness``, with the CLI's shared option helpers."""
+    d = add("drill", "DR drill: config changes, diffs, data safety, runbook")
     d.add_argument("scenario", choices=drill.SCENARIOS)
-    d.add_argument("--json", type=Path, metavar="FILE", help="write the whole report as JSON")
-    d.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="what-if: an extra override on both stacks' target config (repeatable)",
-    )
+    json_option(d, "write the whole report as JSON (schema: docs/cli.md)")
+    set_option(d, "what-if: an extra override on both stacks' target config (repeatable)")
     d.add_argument("--quiet", action="store_true", help="no progress lines, no runbook")
     d.add_argument(
         "--execute", action="store_true", help="run the runbook with the Pulumi Automation API"
     )
     d.add_argument("--yes", action="store_true", help="confirm every manual step (--execute)")
-    d.add_argument("--from-step", type=int, default=1, metavar="N", help="resume at step N")
+    d.add_argument("--from-step", type=step_number, default=1, metavar="N", help="resume at step N")
     d.add_argument("--endpoint-url", help="AWS-compatible endpoint for the readiness gates")
 
-    r = sub.add_parser("rto-rpo", help="RTO/RPO budget of failing over to a stack")
-    r.add_argument("stack", metavar="STACK")
-    r.add_argument("--json", type=Path, metavar="FILE", help="write the budget as JSON")
+    r = add("rto-rpo", "RTO/RPO budget of failing over to a stack")
+    stack_options(r, many=False)
+    json_option(r, "write the budget as JSON (schema: docs/cli.md)")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
 
-    q = sub.add_parser("readiness", help="live readiness checks of a stack's region (boto3)")
-    q.add_argument("stack", metavar="STACK")
+    q = add("readiness", "live readiness checks of a stack's region (boto3)")
+    stack_options(q, many=False)
     q.add_argument("--endpoint-url", help="any AWS-compatible endpoint, e.g. a local emulator")
     q.add_argument("--promoted", action="store_true", help="check it serves as the primary")
     q.add_argument("--peer-lost", action="store_true", help="skip calls into the peer region")
+    q.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
-def run(args: argparse.Namespace) -> int:
-    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "drill": cmd_drill,
-        "rto-rpo": cmd_rto_rpo,
-        "readiness": cmd_readiness,
-    }
-    return handlers[args.command](args)
+def run(args: argparse.Namespace, root: Path, stacks_of: StacksOf) -> int:
+    if getattr(args, "json", None):
+        jsonio.check_writable(args.json)  # before any preview
+    if args.command == "drill":
+        return cmd_drill(args, root)
+    (stack,) = stacks_of(args, False)
+    if args.command == "rto-rpo":
+        return cmd_rto_rpo(args, root, stack)
+    return cmd_readiness(args, root, stack)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    jsonio.write_json(path, jsonio.versioned(data))
     print(f"Report written to {path}")
 
 
@@ -87,7 +100,7 @@ def render_report(r: drill.DrillReport, with_runbook: bool = True) -> str:
             lines += [f"       $ {command}" for command in step.commands]
             if step.verify:
                 lines.append(f"       verify: {step.verify}")
-    lines += ["", budget.render(r.budget)]
+    lines += ["", render.budget(r.budget)]
     return "\n".join(lines)
 
 
@@ -104,8 +117,8 @@ def _confirm(assume_yes: bool) -> orchestrate.Confirm:
     return confirm
 
 
-def cmd_drill(args: argparse.Namespace) -> int:
-    t = drill.transition(args.scenario)
+def cmd_drill(args: argparse.Namespace, root: Path) -> int:
+    t = drill.transition(args.scenario, root)
     regions, move = t.pair.regions, t.move
     demoted = f", {move.demote} ({regions[move.demote]}) passive" if move.demote else ""
     lost = " - peer declared lost" if move.peer_lost else ""
@@ -113,8 +126,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
         f"Drill {args.scenario}: {move.promote} ({regions[move.promote]}) becomes active"
         f"{demoted}{lost}"
     )
-    progress = (lambda _: None) if args.quiet else print
-    report = drill.run(args.scenario, args.set, progress=progress, t=t)
+    report = drill.run(args.scenario, args.set, root=root, progress=lines(args.quiet), t=t)
     print(render_report(report, with_runbook=not args.quiet))
     if args.json:
         _write_json(args.json, report.to_json())
@@ -128,7 +140,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
         )
     ws = orchestrate.AutomationWorkspace()
     print(f"\nExecuting the runbook from step {args.from_step}")
-    gate = orchestrate.live_gate(ROOT, args.endpoint_url)
+    gate = orchestrate.live_gate(root, args.endpoint_url)
     steps = report.steps
     outcome = orchestrate.execute(
         report.transition, steps, ws, gate, _confirm(args.yes), start=args.from_step
@@ -137,21 +149,22 @@ def cmd_drill(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.ok else EXIT_FAIL
 
 
-def cmd_rto_rpo(args: argparse.Namespace) -> int:
-    plan, peer_plan = drill.stack_plans(args.stack)
-    settings = validated(ROOT, args.stack)
+def cmd_rto_rpo(args: argparse.Namespace, root: Path, stack: str) -> int:
+    settings = validated(root, stack)
+    progress = Progress(1, args.quiet)
+    with progress.step(f"previewing stack {stack} and its peer offline under mocks"):
+        plan, peer_plan = drill.stack_plans(stack, root)
     b = budget.compute(plan, peer_plan, settings.recovery)
-    print(budget.render(b))
+    print(render.budget(b))
     if args.json:
         _write_json(args.json, b.to_json())
     return EXIT_OK
 
 
-def cmd_readiness(args: argparse.Namespace) -> int:
+def cmd_readiness(args: argparse.Namespace, root: Path, stack: str) -> int:
     mode: drill.Mode = "promoted" if args.promoted else "ready"
-    print(
-        f"Readiness of {args.stack} ({mode}){' without the peer region' if args.peer_lost else ''}"
-    )
-    rows = orchestrate.check_stack(args.stack, mode, args.peer_lost, ROOT, args.endpoint_url)
-    print(readiness.render(rows))
+    print(f"Readiness of {stack} ({mode}){' without the peer region' if args.peer_lost else ''}")
+    with Progress(1, args.quiet).step(f"checking stack {stack}'s region live"):
+        rows = orchestrate.check_stack(stack, mode, args.peer_lost, root, args.endpoint_url)
+    print(render.readiness(rows))
     return EXIT_OK if readiness.passed(rows) else EXIT_FAIL

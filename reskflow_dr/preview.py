@@ -15,10 +15,32 @@ from infra.settings import (
     load_settings,
 )
 from reskflow_dr.engine import Plan, run_program
-from reskflow_dr.stackfiles import StackConfig, known_stacks, load_stack
+from reskflow_dr.stackfiles import StackConfig, UsageError, known_stacks, load_stack
 
-#: The repository root: Pulumi.yaml and the stack files live here.
+#: The checkout this package was imported from: the default project of the library functions and
+#: the tests. The CLI finds its project with :func:`find_project` instead (an installed package
+#: lives in site-packages, far from any Pulumi.yaml).
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_project(cwd: Path | None = None, start: Path | None = None) -> Path:
+    """The project directory: ``cwd`` (``-C/--cwd``) when given, which must hold Pulumi.yaml;
+    else the nearest directory holding Pulumi.yaml, from ``start`` (the current directory) up,
+    as the Pulumi CLI looks for it. Raises UsageError when there is none."""
+    if cwd is not None:
+        if not cwd.is_dir():
+            raise UsageError(f"usage error: --cwd {cwd}: no such directory")
+        if not (cwd / "Pulumi.yaml").is_file():
+            raise UsageError(f"usage error: --cwd {cwd}: no Pulumi.yaml in that directory")
+        return cwd.resolve()
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    raise UsageError(
+        f"usage error: no Pulumi.yaml in {here} or any directory above it: run inside the "
+        "project, or name it with -C/--cwd DIR"
+    )
 
 
 #: ``--set`` overrides per peer stack, applied when cross-reading its file (drill targets).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 
@@ -32,3 +32,15 @@ class Progress:
         if not self.quiet:
             print(f"[{self.count}/{self.total}] {what}", file=self.stream or sys.stderr, flush=True)
         yield
+
+
+def lines(quiet: bool = False, stream: TextIO | None = None) -> Callable[[str], None]:
+    """A callback printing each progress line it is given on stderr (for work that counts its
+    own steps, like the drill's previews); silent with ``--quiet`` or in CI."""
+    if quiet or in_ci():
+        return lambda _line: None
+
+    def emit(line: str) -> None:
+        print(line, file=stream or sys.stderr, flush=True)
+
+    return emit

@@ -23,6 +23,7 @@ from typing import Any
 
 from reskflow_dr import graph, render
 from reskflow_dr.engine import Plan
+from reskflow_dr.tables import UNLIMITED
 
 #: ``--drill-status`` when the revision has no ``reskflow-dr drill`` command.
 ABSENT = "absent"
@@ -31,6 +32,10 @@ _DRILL_EXITS = {
     "1": "**Unsafe plan** (exit 1): the drill would delete or replace data, or a mandatory "
     "policy failed. Nothing may run until this is fixed.",
     "2": "**Bad config or usage** (exit 2): the drill did not run.",
+    "3": "**The tool failed** (exit 3, an internal error): the drill did not complete, so "
+    "there is no data-safety verdict, neither safe nor unsafe. See the drill output; rerun with "
+    "`--debug` for the traceback.",
+    "141": "**Output cut short** (exit 141, closed pipe): no verdict.",
 }
 
 
@@ -78,7 +83,7 @@ def preview_section(plans: Sequence[Plan], missing: Sequence[Path]) -> str:
         region = plan.outputs.get("region", plan.config.get("aws:region", "?"))
         parts.append(f"### `{plan.stack}` · {region} · role {_role(plan)}")
         parts.append(_fence(render.counts(plan)))
-        parts.append(_details("Resource tree", _fence(render.tree(plan))))
+        parts.append(_details("Resource tree", _fence(render.tree(plan, UNLIMITED))))
     parts += [f"- **No plan at `{p}`**: its preview failed or did not run." for p in missing]
     if not plans and not missing:
         parts.append("No plans given.")

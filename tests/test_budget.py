@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from infra.settings import RecoveryTargets
-from reskflow_dr import budget
+from reskflow_dr import budget, render
 from reskflow_dr.cli import main
 from reskflow_dr.engine import Plan, PlannedResource
 from tests.conftest import PlanOf
@@ -114,7 +114,7 @@ def test_exact_figures_for_known_settings() -> None:
 def test_aws_limits_are_said_plainly() -> None:
     b = budget.compute(target_region(), failed_region(), TARGETS)
     assert any("AWS cannot meet the 5-minute RPO for S3 objects" in x for x in b.limits)
-    text = budget.render(b)
+    text = render.budget(b)
     assert "several minutes or longer" in text
     assert "misses" in text
 

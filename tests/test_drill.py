@@ -155,13 +155,17 @@ def test_real_failback_declares_a_new_generation_and_keeps_the_old() -> None:
 
 
 def test_cli_failover_prints_changes_diffs_verdict_runbook_and_budget(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("CI", raising=False)
     assert main(["drill", "failover"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    # progress on stderr, one line per preview; the report alone on stdout
+    assert captured.err.splitlines()[-1] == "[4/4] previewing dr (us-west-2) with its target config"
+    assert "previewing" not in out
     for needle in (
         "Drill failover: dr (us-west-2) becomes active, prod (us-east-1) passive",
-        "[4/4] previewing dr (us-west-2) with its target config",
         *FAILOVER,
         # prod: g3 (replica), its fence and the lag alarms created; g1 fenced and the drained
         # health check updated; the backup copy moves to dr. dr: g2 promoted in place.

@@ -2,7 +2,9 @@
 
 The golden files were written by ``reskflow-dr preview STACK --json FILE --quiet``,
 ``reskflow-dr drill SCENARIO --json FILE --quiet`` and ``reskflow-dr rto-rpo dr --json FILE``
-before the settings were restructured; any change to the plans shows up here byte for byte.
+before the settings were restructured, and written again when the reports gained their
+``schemaVersion`` (the only difference, checked by loading both); any change to the plans shows up
+here byte for byte.
 Each command runs once per test session (the previews are the slow part).
 """
 

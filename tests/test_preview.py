@@ -63,10 +63,10 @@ def test_tree_output_groups_by_component(
     lines = out.splitlines()
     component = next(i for i, line in enumerate(lines) if "reskflow:storage:SecureBucket" in line)
     assert lines[component].startswith("├─ ")
-    assert lines[component + 1].startswith("│  ├─ aws:s3/bucket:Bucket")
+    assert lines[component + 1].startswith("│  ├─ aws:s3:Bucket ")
     assert "[protect, retain]" in lines[component + 1]
     assert f"Resources: {total} to create ({kept} protected and retained)" in out
-    assert "     5  aws:s3/bucket:Bucket" in out
+    assert "     5  aws:s3:Bucket\n" in out
 
 
 def test_both_stacks_in_one_call(capsys: pytest.CaptureFixture[str]) -> None:

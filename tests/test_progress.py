@@ -17,8 +17,10 @@ def test_preview_prints_a_line_per_stack_on_stderr(
     assert main(["preview", "prod", "dr"]) == 0
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
-        "[1/2] previewing stack prod offline under mocks",
-        "[2/2] previewing stack dr offline under mocks",
+        "[1/4] previewing stack prod offline under mocks",
+        "[2/4] previewing stack dr offline under mocks",
+        "[3/4] evaluating the policy pack on stack prod",
+        "[4/4] evaluating the policy pack on stack dr",
     ]
     assert captured.out.count("Previewing stack") == 2
     assert "[1/2]" not in captured.out

@@ -119,6 +119,11 @@ def test_no_verdicts_says_so(tmp_path: Path, plan_of: PlanOf) -> None:
         ("0", "Safe: exit 0."),
         ("1", "**Unsafe plan** (exit 1)"),
         ("2", "**Bad config or usage** (exit 2)"),
+        (
+            "3",
+            "**The tool failed** (exit 3, an internal error): the drill did not complete, so "
+            "there is no data-safety verdict, neither safe nor unsafe.",
+        ),
         ("137", "**Failed** (exit 137)."),
     ],
 )
@@ -179,3 +184,10 @@ def test_main_prints_without_a_step_summary(
     out = capsys.readouterr().out
     assert "**No plan at" in out
     assert "No replication or backup-copy paths in the plans." in out
+
+
+def test_a_crash_is_not_reported_as_a_data_safety_failure(tmp_path: Path) -> None:
+    text = summary.report([], "3", "failover", None, None)
+    part = text.split("## Drill: failover\n\n")[1].split("\n## ")[0]
+    assert "Unsafe" not in part and "delete or replace data" not in part
+    assert "No JSON output from the drill." in part

