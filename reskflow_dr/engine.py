@@ -25,6 +25,7 @@ from pulumi.runtime.mocks import MockEngine, MockMonitor, MockSettings
 from pulumi.runtime.settings import ROOT, configure
 from pulumi.runtime.stack import run_in_stack
 
+from reskflow_dr.collector import collector_paused
 from reskflow_dr.mocks import PlanMocks
 from reskflow_dr.stackfiles import SECRET, StackConfig
 
@@ -246,7 +247,8 @@ def run_program(config: StackConfig, account_id: str, region: str) -> Plan:
             loop.run_until_complete(run_in_stack(program))
 
     try:
-        contextvars.copy_context().run(run)
+        with collector_paused():
+            contextvars.copy_context().run(run)
     except pulumi.RunError as err:
         raise ProgramError(str(err), config_error=True) from None
     except ProgramError:

@@ -1,15 +1,22 @@
-"""Shared fixtures: every preview runs the real program with fresh mocks (``preview=False``)."""
+"""Shared fixtures: the real program run under the SDK's mocks (``preview=False``), each distinct
+plan built once per test run (:class:`PlanCache`); fresh mocks for every build, and for every
+preview of a test marked ``fresh_plans``."""
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable
+import pickle
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from reskflow_dr import engine
 from reskflow_dr.engine import Plan, PlannedResource
 from reskflow_dr.preview import preview
+from reskflow_dr.stackfiles import StackConfig
 
 PlanOf = Callable[..., Plan]
 
@@ -32,14 +39,91 @@ ROLE_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-@pytest.fixture
-def plan_of() -> PlanOf:
-    """``plan_of("prod", "reskflow:role=passive", ...)``: a fresh offline preview of a stack."""
+class PlanCache:
+    """Each distinct plan built once per test run (per pytest-xdist worker).
 
-    def run(stack: str, *overrides: str) -> Plan:
+    Stands for ``run_program`` in the modules that call it (preview, the CLI, drills): the key is
+    everything the program runs with -- project, stack, program directory, config values, secret
+    keys, account and region -- so a plan is reused only for the same config, whichever stack
+    file, ``--set`` override or temporary root it came from. Each caller gets its own copy (tests
+    edit plans). A program that fails is not kept: it fails again, freshly, for the next caller.
+    """
+
+    def __init__(self, run: Callable[[StackConfig, str, str], Plan]) -> None:
+        self._run = run
+        self._plans: dict[tuple[Any, ...], bytes] = {}
+        self.bypass = False
+        self.built = 0
+
+    @staticmethod
+    def key(config: StackConfig, account_id: str, region: str) -> tuple[Any, ...]:
+        return (
+            config.project,
+            config.stack,
+            str(config.program_dir),
+            tuple(sorted(config.values.items())),
+            tuple(sorted(config.secret_keys)),
+            json.dumps(config.display, sort_keys=True, default=str),
+            account_id,
+            region,
+        )
+
+    def run_program(self, config: StackConfig, account_id: str, region: str) -> Plan:
+        if self.bypass:
+            return self._run(config, account_id, region)
+        key = self.key(config, account_id, region)
+        if key not in self._plans:
+            self._plans[key] = pickle.dumps(self._run(config, account_id, region))
+            self.built += 1
+        plan: Plan = pickle.loads(self._plans[key])
+        return plan
+
+    def plan(self, stack: str, *overrides: str) -> Plan:
+        """The repository's stack ``stack`` with ``--set`` overrides, as ``preview`` builds it."""
         return preview(stack, list(overrides))
 
-    return run
+
+def _callers_of_run_program() -> list[Any]:
+    """The project's modules that hold ``engine.run_program`` under that name."""
+    return [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("reskflow_dr.")
+        and getattr(module, "run_program", None) is engine.run_program
+    ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plan_cache() -> Iterator[PlanCache]:
+    """The session's :class:`PlanCache`, standing for ``run_program`` in the project's modules.
+    Tests and fixtures that call ``engine.run_program`` itself get fresh builds."""
+    for name in ("reskflow_dr.cli", "reskflow_dr.drill"):  # they hold run_program: patch them
+        importlib.import_module(name)
+    cache = PlanCache(engine.run_program)
+    with pytest.MonkeyPatch.context() as patch:
+        for module in _callers_of_run_program():
+            patch.setattr(module, "run_program", cache.run_program)
+        yield cache
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plans(request: pytest.FixtureRequest, plan_cache: PlanCache) -> Iterator[None]:
+    """``@pytest.mark.fresh_plans``: every preview of the test builds its plan anew."""
+    if request.node.get_closest_marker("fresh_plans") is None:
+        yield
+        return
+    plan_cache.bypass = True
+    try:
+        yield
+    finally:
+        plan_cache.bypass = False
+
+
+@pytest.fixture
+def plan_of(plan_cache: PlanCache) -> PlanOf:
+    """``plan_of("prod", "reskflow:role=passive", ...)``: the offline preview of a stack (built
+    once per test run, a copy of its own for each call)."""
+    return plan_cache.plan
 
 
 def named(plan: Plan, name: str) -> PlannedResource:
