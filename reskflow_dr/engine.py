@@ -41,6 +41,10 @@ class ProgramError(Exception):
         super().__init__(message)
         self.config_error = config_error
 
+    def __reduce__(self) -> tuple[type[ProgramError], tuple[str, bool]]:
+        """Pickled whole (a preview run in another process raises it in this one)."""
+        return ProgramError, (str(self), self.config_error)
+
 
 @dataclass
 class PlannedResource:

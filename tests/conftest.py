@@ -8,12 +8,12 @@ import importlib
 import json
 import pickle
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
 
-from reskflow_dr import engine
+from reskflow_dr import batch, engine
 from reskflow_dr.engine import Plan, PlannedResource
 from reskflow_dr.preview import preview
 from reskflow_dr.stackfiles import StackConfig
@@ -42,67 +42,69 @@ ROLE_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
 class PlanCache:
     """Each distinct plan built once per test run (per pytest-xdist worker).
 
-    Stands for ``run_program`` in the modules that call it (preview, the CLI, drills): the key is
-    everything the program runs with -- project, stack, program directory, config values, secret
-    keys, account and region -- so a plan is reused only for the same config, whichever stack
-    file, ``--set`` override or temporary root it came from. Each caller gets its own copy (tests
-    edit plans). A program that fails is not kept: it fails again, freshly, for the next caller.
+    Stands for ``run_program`` (and ``batch.run_programs``) in the project's modules that call
+    it -- preview, the CLI, drills: the key is everything the program runs with
+    (``batch.program_key``: project, stack, program directory, config values, secret keys,
+    account and region), so a plan is reused only for the same config, whichever stack file,
+    ``--set`` override or temporary root it came from. Each caller gets its own copy (tests edit
+    plans). A program that fails is not kept: it fails again, freshly, for the next caller.
     """
 
-    def __init__(self, run: Callable[[StackConfig, str, str], Plan]) -> None:
+    def __init__(
+        self,
+        run: Callable[[StackConfig, str, str], Plan],
+        run_many: Callable[[Sequence[batch.Job]], list[Plan]],
+    ) -> None:
         self._run = run
+        self._run_many = run_many
         self._plans: dict[tuple[Any, ...], bytes] = {}
         self.bypass = False
         self.built = 0
 
-    @staticmethod
-    def key(config: StackConfig, account_id: str, region: str) -> tuple[Any, ...]:
-        return (
-            config.project,
-            config.stack,
-            str(config.program_dir),
-            tuple(sorted(config.values.items())),
-            tuple(sorted(config.secret_keys)),
-            json.dumps(config.display, sort_keys=True, default=str),
-            account_id,
-            region,
-        )
-
     def run_program(self, config: StackConfig, account_id: str, region: str) -> Plan:
         if self.bypass:
             return self._run(config, account_id, region)
-        key = self.key(config, account_id, region)
+        key = batch.program_key(config, account_id, region)
         if key not in self._plans:
             self._plans[key] = pickle.dumps(self._run(config, account_id, region))
             self.built += 1
         plan: Plan = pickle.loads(self._plans[key])
         return plan
 
+    def run_programs(self, jobs: Sequence[batch.Job], workers: int | None = None) -> list[Plan]:
+        """One after the other, from the cache: no process forked from a test worker."""
+        if self.bypass:
+            return self._run_many(jobs)
+        return [self.run_program(*job) for job in jobs]
+
     def plan(self, stack: str, *overrides: str) -> Plan:
         """The repository's stack ``stack`` with ``--set`` overrides, as ``preview`` builds it."""
         return preview(stack, list(overrides))
 
 
-def _callers_of_run_program() -> list[Any]:
-    """The project's modules that hold ``engine.run_program`` under that name."""
+def _holders(function: object) -> list[Any]:
+    """The project's modules that hold ``function`` under its own name."""
+    name = getattr(function, "__name__", "")
     return [
         module
-        for name, module in list(sys.modules.items())
-        if name.startswith("reskflow_dr.")
-        and getattr(module, "run_program", None) is engine.run_program
+        for key, module in list(sys.modules.items())
+        if key.startswith("reskflow_dr.") and getattr(module, name, None) is function
     ]
 
 
 @pytest.fixture(scope="session", autouse=True)
 def plan_cache() -> Iterator[PlanCache]:
-    """The session's :class:`PlanCache`, standing for ``run_program`` in the project's modules.
-    Tests and fixtures that call ``engine.run_program`` itself get fresh builds."""
+    """The session's :class:`PlanCache`, standing for ``run_program`` and ``run_programs`` in the
+    project's modules. Tests that imported ``engine.run_program`` or ``batch.run_programs``
+    themselves call the real ones: fresh builds."""
     for name in ("reskflow_dr.cli", "reskflow_dr.drill"):  # they hold run_program: patch them
         importlib.import_module(name)
-    cache = PlanCache(engine.run_program)
+    cache = PlanCache(engine.run_program, batch.run_programs)
     with pytest.MonkeyPatch.context() as patch:
-        for module in _callers_of_run_program():
+        for module in _holders(engine.run_program):
             patch.setattr(module, "run_program", cache.run_program)
+        for module in _holders(batch.run_programs):
+            patch.setattr(module, "run_programs", cache.run_programs)
         yield cache
 
 
