@@ -22,7 +22,9 @@ from neighbouring runs. The synthetic rows run once each (the largest takes minu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import platform
 import resource
 import statistics
@@ -157,13 +159,30 @@ def _child(*args: str) -> dict[str, Any]:
     return result
 
 
-def _wall(command: list[str]) -> float:
-    started = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measure(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (its own and its children's) of one command."""
+    cpu, started = _children_cpu(), time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr.decode()}")
-    return seconds
+    return seconds, cpu
+
+
+def _machine() -> str:
+    model = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    python = platform.python_version()
+    return f"{platform.machine()} {model}, {os.cpu_count()} CPUs, Python {python}"
 
 
 def main() -> int:
@@ -190,20 +209,26 @@ def main() -> int:
         commands = {"floor": [sys.executable, str(HERE / "floor.py"), spec]}
         for label, argv in COMMANDS.items():
             commands[label] = [sys.executable, "-m", "reskflow_dr", *argv]
+        load_before = os.getloadavg()[0]
         samples: dict[str, list[float]] = {label: [] for label in commands}
+        cpu_samples: dict[str, list[float]] = {label: [] for label in commands}
         for _ in range(args.runs):
             for label, command in commands.items():
-                samples[label].append(_wall(command))
+                seconds, cpu_seconds = _measure(command)
+                samples[label].append(seconds)
+                cpu_samples[label].append(cpu_seconds)
     wall = {label: statistics.median(s) for label, s in samples.items()}
+    cpu = {label: statistics.median(s) for label, s in cpu_samples.items()}
     synthetic = {n: _child("synthetic", str(n)) for n in args.sizes}
     policy = _child("policy", *map(str, args.policy_sizes))
     report = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {platform.processor() or '?'}, "
-        f"Python {platform.python_version()}",
+        "machine": _machine(),
+        "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "runs": args.runs,
         "floor_resources": counts["resources"],
         "wall": wall,
+        "cpu": cpu,
         "samples": samples,
         "synthetic": synthetic,
         "policy": policy,
@@ -215,17 +240,26 @@ def main() -> int:
 
 
 def render(report: dict[str, Any]) -> str:
-    wall, floor = report["wall"], report["wall"]["floor"]
+    wall, cpu = report["wall"], report["cpu"]
+    floor, floor_cpu = wall["floor"], cpu["floor"]
     per_floor = 1000 * floor / report["floor_resources"]
     lines = [
-        f"{report['date']} -- {report['machine']}; medians of {report['runs']} round-robin runs",
+        f"{report['date']} -- {report['machine']}",
+        f"medians of {report['runs']} round-robin runs; load average before and after: "
+        f"{report['load'][0]}, {report['load'][1]}",
         "",
-        f"{'command (whole process)':<32} {'median s':>9} {'x floor':>8}",
+        f"{'command (whole process)':<32} {'wall s':>7} {'x floor':>8} {'cpu s':>7} {'x floor':>8}",
     ]
     for label, seconds in wall.items():
-        lines.append(f"{label:<32} {seconds:>9.2f} {seconds / floor:>8.2f}")
-    one = wall["reskflow-dr preview prod"]
-    lines.append(f"drill failover / preview prod: {wall['reskflow-dr drill failover'] / one:.2f}")
+        lines.append(
+            f"{label:<32} {seconds:>7.2f} {seconds / floor:>8.2f} "
+            f"{cpu[label]:>7.2f} {cpu[label] / floor_cpu:>8.2f}"
+        )
+    drill, one = "reskflow-dr drill failover", "reskflow-dr preview prod"
+    lines.append(
+        f"drill failover / preview prod: wall {wall[drill] / wall[one]:.2f}, "
+        f"cpu {cpu[drill] / cpu[one]:.2f}"
+    )
     lines += [
         "",
         f"{'synthetic preview (after warm-up)':<34} {'resources':>9} {'s':>8} {'cpu s':>7} "

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from reskflow_dr import batch
+from reskflow_dr import batch, engine
 from reskflow_dr.batch import Job, previews, program_key, run_programs
 from reskflow_dr.engine import Plan, ProgramError, run_program
 from reskflow_dr.preview import ROOT, load
-from tests.conftest import ROLE_OVERRIDES
+from tests.conftest import ROLE_OVERRIDES, PlanCache
 
 
 def _job(stack: str, overrides: Sequence[str] = ()) -> Job:
@@ -23,36 +23,42 @@ def _json(plans: list[Plan]) -> list[dict[str, object]]:
     return [p.to_json() for p in plans]
 
 
-@pytest.mark.fresh_plans
-def test_forked_runs_give_the_plans_of_runs_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first program here, the others in forked processes (two at a time, one here): the same
-    plans, in order, as ``run_program`` one after the other; a repeated config runs once and
-    still gives each job its own plan object."""
+def test_forked_runs_give_the_plans_of_runs_one_by_one(
+    monkeypatch: pytest.MonkeyPatch, plan_cache: PlanCache
+) -> None:
+    """The first program here, the next here too beside one forked process: the same plans, in
+    order, as previews one by one; a repeated config runs once and still gives each job its own
+    plan object. Every run is a real one (the session's plan cache is set aside)."""
+    monkeypatch.setattr(engine, "run_program", run_program)
     jobs = [
         _job("prod"),
         _job("dr"),
         _job("prod", ROLE_OVERRIDES["prod", "passive"]),
-        _job("dr", ROLE_OVERRIDES["dr", "active"]),
         _job("prod"),
     ]
     runs: list[str] = []
     real = batch._run
 
     def counted(job: Job) -> Plan:
-        runs.append(job[0].stack)  # counted here only: forked runs count in their own process
+        runs.append(job[0].stack)  # counted here only: a forked run counts in its own process
         return real(job)
 
     monkeypatch.setattr(batch, "_run", counted)
-    monkeypatch.setattr(batch, "cpus", lambda: 3)
+    monkeypatch.setattr(batch, "cpus", lambda: 2)
     together = run_programs(jobs)
-    assert runs == ["prod", "dr"]  # the first, then one beside the two forked
-    one_by_one = [run_program(*job) for job in jobs]
+    assert runs == ["prod", "dr"]
+    monkeypatch.undo()  # the cached previews again, for the plans one by one
+    one_by_one = [
+        plan_cache.plan("prod"),
+        plan_cache.plan("dr"),
+        plan_cache.plan("prod", *ROLE_OVERRIDES["prod", "passive"]),
+        plan_cache.plan("prod"),
+    ]
     assert _json(together) == _json(one_by_one)
-    assert together[4] is not together[0]
-    assert [p.stack for p in together] == ["prod", "dr", "prod", "dr", "prod"]
+    assert together[3] is not together[0]
+    assert [p.stack for p in together] == ["prod", "dr", "prod", "prod"]
 
 
-@pytest.mark.fresh_plans
 def test_without_workers_everything_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
     jobs = [_job("dr"), _job("prod"), _job("dr")]
     runs: list[str] = []

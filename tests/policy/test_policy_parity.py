@@ -3,8 +3,8 @@
 Offline verdicts come from ``pulumi_policy``'s servicer called in this process, each resource
 converted once (``reskflow_dr.policy_inprocess``). Here the same plans -- the program's real plans
 in both roles, the same plans with a protection removed, and hand-built plans with unknown and
-secret values and policy configs -- go to the pack started as the Pulumi CLI starts it, over gRPC,
-and the two lists of verdicts must be equal, order included.
+secret values, under several policy configs -- go to the pack started as the Pulumi CLI starts
+it, over gRPC, and the two lists of verdicts must be equal, order included.
 """
 
 from __future__ import annotations
@@ -59,10 +59,15 @@ HAND_BUILT: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
 }
 
 
-def _same(local: PolicyPackSession, remote: AnalyzerPackSession, plan: dict[str, Any]) -> int:
-    """Assert equal verdicts for every config; return how many verdicts were compared."""
+def _same(
+    local: PolicyPackSession,
+    remote: AnalyzerPackSession,
+    plan: dict[str, Any],
+    configs: list[dict[str, Any] | None] = CONFIGS,
+) -> int:
+    """Assert equal verdicts for each config; return how many verdicts were compared."""
     compared = 0
-    for config in CONFIGS:
+    for config in configs:
         here = local.evaluate(plan, config)
         there = remote.evaluate(plan, config)
         assert here == there, f"verdicts differ with policy config {config}"
@@ -79,7 +84,13 @@ def test_real_plans_give_the_same_verdicts(
 ) -> None:
     stack, _ = role
     plan = plan_cache.plan(stack, *ROLE_OVERRIDES[role]).to_json()
-    assert _same(pack, analyzer_pack, plan) > 0
+    assert _same(pack, analyzer_pack, plan, [None]) > 0
+
+
+def test_a_real_plan_gives_the_same_verdicts_under_every_policy_config(
+    pack: PolicyPackSession, analyzer_pack: AnalyzerPackSession, plan_cache: PlanCache
+) -> None:
+    assert _same(pack, analyzer_pack, plan_cache.plan("prod").to_json(), CONFIGS[1:]) > 0
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
@@ -94,7 +105,7 @@ def test_real_plans_with_a_protection_removed_give_the_same_verdicts(
     mutate(plan)
     verdicts = pack.evaluate(plan)
     assert policy in {v.policy for v in verdicts if v.enforcement == "mandatory"}
-    assert _same(pack, analyzer_pack, plan) > 0
+    assert _same(pack, analyzer_pack, plan, [None]) > 0
 
 
 @pytest.mark.parametrize("case", sorted(HAND_BUILT))
