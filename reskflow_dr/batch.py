@@ -2,7 +2,7 @@
 
 The first program runs in this process: it loads the provider modules (most of a preview's cost
 the first time). The others then run in processes forked from this one, which have the modules
-already, at most one per CPU this process may use, while this process runs one itself. Plans and
+already, while this process runs one itself. Plans and
 :class:`~reskflow_dr.engine.ProgramError` come back pickled. Two jobs with the same config (the
 same values, secret keys, program, account and region) share one run.
 
@@ -62,8 +62,11 @@ def _run_forked(job: Job) -> Plan:
 
 
 def run_programs(jobs: Sequence[Job], workers: int | None = None) -> list[Plan]:
-    """``run_program`` for each job, in order. ``workers``: processes besides this one
-    (default: one less than the CPUs; 0 runs everything here)."""
+    """``run_program`` for each job, in order. ``workers``: processes besides this one (default:
+    one per program after the first two when there are two CPUs or more, none otherwise; 0 runs
+    everything here). One process per program rather than per CPU: on a shared machine each
+    process gets its share of the CPUs, and on an idle one three programs on two CPUs take no
+    longer than two after two."""
     keys = [program_key(*job) for job in jobs]
     distinct = list(dict.fromkeys(keys))
     first = {k: jobs[keys.index(k)] for k in distinct}
@@ -71,7 +74,7 @@ def run_programs(jobs: Sequence[Job], workers: int | None = None) -> list[Plan]:
     if distinct:
         plans[distinct[0]] = _run(first[distinct[0]])
     rest = distinct[1:]
-    extra = max(0, cpus() - 1) if workers is None else workers
+    extra = (len(rest) - 1 if cpus() > 1 else 0) if workers is None else workers
     forked = rest[1:] if extra > 0 and "fork" in multiprocessing.get_all_start_methods() else []
     if forked:
         context = multiprocessing.get_context("fork")
