@@ -15,6 +15,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ def run_programs(jobs: Sequence[Job], workers: int | None = None) -> list[Plan]:
     forked = rest[1:] if extra > 0 and "fork" in multiprocessing.get_all_start_methods() else []
     if forked:
         context = multiprocessing.get_context("fork")
+        for stream in (sys.stdout, sys.stderr):  # a child flushes what it inherits: nothing
+            stream.flush()
         with ProcessPoolExecutor(min(extra, len(forked)), mp_context=context) as pool:
             # Frozen, the collector leaves the inherited heap alone in the children, whose pages
             # then stay shared with this process instead of being copied (the fork happens on the
