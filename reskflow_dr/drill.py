@@ -41,6 +41,7 @@ from infra.settings import (
     docdb_cluster_arn,
     redis_replication_group_id,
 )
+from reskflow_dr import batch
 from reskflow_dr import budget as budget_mod
 from reskflow_dr.diff import PlanDiff, Verdict, diff_plans, verdict
 from reskflow_dr.engine import Plan, run_program
@@ -566,23 +567,23 @@ def run(
     verdict, the runbook and the budget of failing over to the promoted stack."""
     t = t or transition(scenario, root)
     stacks = (t.pair.home, t.pair.away)
-    plans: dict[tuple[str, bool], Plan] = {}
     jobs = [(stack, target) for stack in stacks for target in (False, True)]
+    requests: dict[tuple[str, bool], batch.Request] = {}
     for i, (stack, target) in enumerate(jobs, 1):
         region = t.pair.regions[stack]
         if target and stack not in (t.move.promote, t.move.demote):
             progress(f"[{i}/{len(jobs)}] {stack} ({region}) is lost: its stack is not touched")
-            plans[(stack, target)] = plans[(stack, False)]
             continue
         which = "target" if target else "current"
         progress(f"[{i}/{len(jobs)}] previewing {stack} ({region}) with its {which} config")
         peer = t.pair.peer(stack)
-        plans[(stack, target)] = preview(
-            stack,
-            t.overrides(stack, target, extra),
-            root,
-            peers={peer: t.overrides(peer, target, extra)},
+        requests[(stack, target)] = batch.Request(
+            stack, t.overrides(stack, target, extra), {peer: t.overrides(peer, target, extra)}
         )
+    # The programs run in parallel once every config is checked (reskflow_dr/batch.py).
+    plans = dict(zip(requests, batch.previews(list(requests.values()), root), strict=True))
+    for stack, target in jobs:
+        plans.setdefault((stack, target), plans[(stack, False)])  # a lost stack stays as it is
     diffs = [diff_plans(plans[(s, False)], plans[(s, True)]) for s in stacks]
     promote = t.move.promote
     settings = validated(root, promote, t.overrides(promote, False))
