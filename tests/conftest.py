@@ -109,6 +109,13 @@ def plan_cache() -> Iterator[PlanCache]:
 
 
 @pytest.fixture(autouse=True)
+def _unlimited_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-xdist's workers run with ``COLUMNS=80``; the tables would then wrap as on an
+    80-column terminal. Tests that want a width set it themselves."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_plans(request: pytest.FixtureRequest, plan_cache: PlanCache) -> Iterator[None]:
     """``@pytest.mark.fresh_plans``: every preview of the test builds its plan anew."""
     if request.node.get_closest_marker("fresh_plans") is None:
