@@ -87,7 +87,7 @@ def load_step_config(
             fence_security_group_ids=dict(outputs.get(region, {}).get(FENCE_GROUPS_OUTPUT) or {}),
             routing_control_arn=str(routing.get(region, "")),
         )
-        for region, s in settings.items()
+        for region, s in sorted(settings.items())
     }
     datastore = next(
         (d for d in (s.database.cache_global_datastore_id for s in settings.values()) if d), ""

@@ -189,9 +189,9 @@ def run(
     args: argparse.Namespace,
     root: Path,
     stack: str | None,
-    ws_factory: Callable[[Path], orchestrate.Workspace] = orchestrate.AutomationWorkspace,
+    ws_factory: Callable[[Path], orchestrate.Workspace] | None = None,
 ) -> int:
-    ws = ws_factory(root)
+    ws = (ws_factory or orchestrate.AutomationWorkspace)(root)
     if args.command == "failover":
         return cmd_failover(args, root, ws)
     if args.command == "fence":
