@@ -185,13 +185,13 @@ def cmd_drill(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_rto_rpo(args: argparse.Namespace, root: Path, stack: str) -> int:
     settings = validated(root, stack)
-    progress = Progress(1, args.quiet)
-    with progress.step(f"previewing stack {stack} and its peer offline under mocks"):
-        plan, peer_plan = drill.stack_plans(stack, root)
     measured = None
     if args.measured:
         steps, actual = activation.measured_seconds(args.measured)
         measured = budget.measured(steps, actual, str(args.measured))
+    progress = Progress(1, args.quiet)
+    with progress.step(f"previewing stack {stack} and its peer offline under mocks"):
+        plan, peer_plan = drill.stack_plans(stack, root)
     b = budget.compute(plan, peer_plan, settings.recovery, measured)
     print(render.budget(b))
     if args.json:

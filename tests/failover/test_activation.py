@@ -374,3 +374,38 @@ def test_failover_to_an_unknown_region_is_a_usage_error(
     assert capsys.readouterr().err.strip() == (
         "reskflow-dr: --to eu-west-1: expected one of us-east-1, us-west-2"
     )
+
+
+def test_measured_durations_replace_the_promotion_assumption(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = activation.ActivationReport(
+        WEST,
+        "ungraceful",
+        "local",
+        "completed",
+        durations={"approve": 30.0, "promote-postgres": 400.0, "switch-traffic": 2.0},
+    )
+    path = tmp_path / "activation-us-west-2.json"
+    path.write_text(json.dumps(report.to_json()))
+    out_json = tmp_path / "budget.json"
+    assert main(["rto-rpo", "dr", "--quiet", "--measured", str(path), "--json", str(out_json)]) == 0
+    promotion = json.loads(out_json.read_text())["components"]["promotion"]
+    assert promotion == {
+        "seconds": 432.0,
+        "formula": "measured: sum of the steps (approve 30 s, promote-postgres 400 s, "
+        "switch-traffic 2 s)",
+        "source": str(path),
+    }
+    assert "configured assumption" not in capsys.readouterr().out
+
+
+def test_a_file_that_is_no_activation_report_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"steps": 3}')
+    assert main(["rto-rpo", "dr", "--quiet", "--measured", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"reskflow-dr: --measured {path}: not an activation report or failover journal (TypeError)"
+    )
