@@ -2,7 +2,9 @@
 works, through the Pulumi Automation API with the policy pack.
 
 1. ``prod-first``: prod with ``peerDeployed`` false (S3 refuses a replication rule whose
-   destination bucket does not exist; backups are not copied to the missing vault yet).
+   destination bucket does not exist; backups are not copied to the missing vault yet). Nothing
+   leaves us-east-1 yet, so this one update runs the policy pack with the 3-2-1 rule advisory
+   (``--policy-pack-config``); every later update enforces it.
 2. ``dr``: the values only prod's deployment produces are written into dr's config from prod's
    outputs (the multi-Region key's id, the Global Datastore's full id), then dr.
 3. ``prod-peer``: prod with ``peerDeployed`` true: the replication and backup-copy legs into dr.
@@ -98,9 +100,15 @@ def run_bootstrap(
             for key, value in values.items():
                 say(f"    pulumi config set {key} {value} -s {phase.stack}")
                 stack.set_config(key, ws.config_value(value))
-            say(f"    {up_command(phase.stack)}")
+            configs = _first_policy_config(state) if phase.name == "prod-first" else []
+            say(
+                f"    {up_command(phase.stack)}"
+                + "".join(f" --policy-pack-config {c}" for c in configs)
+            )
             result = stack.up(
-                on_output=lambda line: say(f"      {line.rstrip()}"), policy_packs=ws.policy_packs
+                on_output=lambda line: say(f"      {line.rstrip()}"),
+                policy_packs=ws.policy_packs,
+                policy_pack_configs=configs or None,
             )
         except BootstrapError:
             raise
@@ -112,6 +120,17 @@ def run_bootstrap(
         done.append(phase.name)
         jsonio.write_json(state, {"completed": done})
     return True, ""
+
+
+#: The first prod update replicates nowhere yet (no peer): the 3-2-1 rule, which needs an offsite
+#: copy, is advisory for that one update only (README, bring-up).
+FIRST_UPDATE_POLICY = {"reskflow-3-2-1": "advisory"}
+
+
+def _first_policy_config(state: Path) -> list[str]:
+    path = state.with_name(state.stem + "-policy.json")
+    jsonio.write_json(path, FIRST_UPDATE_POLICY)
+    return [str(path)]
 
 
 def _first_line(err: Exception) -> str:

@@ -44,6 +44,7 @@ class StackLike(Protocol):
         *,
         on_output: Callable[[str], Any] | None = None,
         policy_packs: list[str] | None = None,
+        policy_pack_configs: list[str] | None = None,
     ) -> Any: ...
 
     def refresh(

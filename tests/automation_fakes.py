@@ -5,6 +5,7 @@ the operations a test names."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,9 +30,14 @@ class FakeStack:
         *,
         on_output: Callable[[str], Any] | None = None,
         policy_packs: list[str] | None = None,
+        policy_pack_configs: list[str] | None = None,
     ) -> Any:
         assert policy_packs == self.ws.policy_packs, "every up runs with the policy pack"
-        self.ws.log.append(("up", self.name))
+        if policy_pack_configs:
+            configs = tuple(Path(p).read_text(encoding="utf-8") for p in policy_pack_configs)
+            self.ws.log.append(("up", self.name, configs))
+        else:
+            self.ws.log.append(("up", self.name))
         if on_output:
             on_output(f"Updating ({self.name})\n")
         if self.name in self.ws.raising_ups:

@@ -20,7 +20,7 @@ PROD_OUTPUTS = {
 }
 FULL = [
     ("config", "prod", "reskflow:peerDeployed", "false"),
-    ("up", "prod"),
+    ("up", "prod", ('{\n  "reskflow-3-2-1": "advisory"\n}\n',)),  # nothing offsite yet
     ("config", "dr", "reskflow:kmsPrimaryKeyId", "mrk-0123456789abcdef0123456789abcdef"),
     ("config", "dr", "reskflow:cacheGlobalDatastoreId", "ldgnf-reskflow-redis"),
     ("up", "dr"),
