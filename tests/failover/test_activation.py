@@ -409,3 +409,53 @@ def test_a_file_that_is_no_activation_report_is_a_usage_error(
     assert capsys.readouterr().err.strip() == (
         f"reskflow-dr: --measured {path}: not an activation report or failover journal (TypeError)"
     )
+
+
+def test_fence_a_returning_region_from_its_own_outputs(
+    clients: Clients, workspace: FakeWorkspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``reskflow-dr fence prod``: prod's outputs name its fence groups; only us-east-1 is
+    called (RDS, DocumentDB and ElastiCache Stubbers: moto ignores their security groups)."""
+    workspace.unreachable.clear()
+    workspace.outputs["prod"] = {activation.FENCE_GROUPS_OUTPUT: FENCES}
+    rds = clients.stub("rds", EAST)
+    rds.add_response(
+        "describe_db_instances",
+        {"DBInstances": [{"VpcSecurityGroups": [{"VpcSecurityGroupId": "sg-app"}]}]},
+        {"DBInstanceIdentifier": "reskflow-postgres-g1"},
+    )
+    rds.add_response(
+        "modify_db_instance",
+        {"DBInstance": {}},
+        {
+            "DBInstanceIdentifier": "reskflow-postgres-g1",
+            "VpcSecurityGroupIds": ["sg-fence-pg"],
+            "ApplyImmediately": True,
+        },
+    )
+    doc = clients.stub("docdb", EAST)
+    doc.add_response(
+        "describe_db_clusters",
+        {"DBClusters": [{"VpcSecurityGroups": [{"VpcSecurityGroupId": "sg-fence-doc"}]}]},
+        {"DBClusterIdentifier": "reskflow-docdb-us-east-1"},
+    )
+    cache = clients.stub("elasticache", EAST)
+    cache.add_response(
+        "describe_replication_groups",
+        {"ReplicationGroups": [{"MemberClusters": ["reskflow-redis-us-east-1-001"]}]},
+        {"ReplicationGroupId": "reskflow-redis-us-east-1"},
+    )
+    cache.add_response(
+        "describe_cache_clusters",
+        {"CacheClusters": [{"SecurityGroups": [{"SecurityGroupId": "sg-fence-redis"}]}]},
+        {"CacheClusterId": "reskflow-redis-us-east-1-001"},
+    )
+
+    assert main(["fence", "prod"]) == 0
+
+    clients.assert_all_used()
+    assert clients.regions_called() == {EAST}
+    assert capsys.readouterr().out.endswith(
+        "Fenced us-east-1: rds:ModifyDBInstance reskflow-postgres-g1 -> sg-fence-pg\n"
+    )
+    assert ("outputs", "prod") in workspace.log and ("outputs", "dr") not in workspace.log
