@@ -19,7 +19,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,8 +121,6 @@ def skipped_by_region_switch(mode: Mode, traffic_mode: TrafficMode) -> tuple[str
 
 
 def _as_planned(step: Step, traffic_mode: TrafficMode) -> Step:
-    from dataclasses import replace
-
     if traffic_mode == "signal" and step.kind == "routing_control":
         return replace(step, kind="lambda", action="set_traffic_signal")
     return step
@@ -388,5 +386,13 @@ def _finish(
 
 
 def _write(directory: Path, report: ActivationReport) -> ActivationReport:
+    """Write the report; once an activation has completed, archive its execution record and
+    journals (renamed with a UTC time stamp), so the next activation starts anew instead of
+    resuming a finished one."""
     jsonio.write_json(report_path(directory, report.target_region), report.to_json())
+    if report.outcome == "completed":
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        prefix = f"activation-{report.target_region}-{report.mode}"
+        for path in sorted(directory.glob(f"{prefix}*.json")):
+            path.rename(path.with_name(f"{path.stem}.{stamp}.done.json"))
     return report

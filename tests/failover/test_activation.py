@@ -341,17 +341,41 @@ def test_local_runner_runs_every_step_and_a_rerun_changes_nothing(
         "verify-writable",
         "switch-traffic",
     ]
-    journal = json.loads((tmp_path / "activation-us-west-2-ungraceful.journal.json").read_text())
+    # a completed activation's journal is archived: the next activation starts anew
+    assert not (tmp_path / "activation-us-west-2-ungraceful.journal.json").exists()
+    (archived,) = tmp_path.glob("activation-us-west-2-ungraceful.journal.*.done.json")
+    journal = json.loads(archived.read_text())
     scale = next(s for s in journal["steps"] if s["name"] == "scale-target")
     assert scale["result"] == {
         "deferred": "the workloads in us-west-2 reach their active size at "
         "`pulumi up -s dr --policy-pack policy` (their replicas follow the role)"
     }
-    calls = len(clients.calls)
-    capsys.readouterr()
-    assert main(argv) == 0  # resume: every step completed, nothing called again
-    assert len(clients.calls) == calls
-    assert capsys.readouterr().out.count("completed in an earlier run") == 7
+
+
+def test_local_runner_resumes_after_a_failed_step(
+    clients: Clients,
+    workspace: FakeWorkspace,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clients.lose(EAST)
+    monkeypatch.setenv("RESKFLOW_APPROVED_BY", "alice (environment dr-failover)")
+    rds = clients.stub("rds", WEST)
+    rds.add_client_error("describe_db_instances", "InternalFailure", http_status_code=400)
+    argv = ["failover", "--to", WEST, "--disaster", "--runner", "local"]
+    argv += ["--journal-dir", str(tmp_path)]
+
+    assert main(argv) == 1
+    assert "Activation failed (local): promote-postgres failed" in capsys.readouterr().out
+    clients.assert_all_used()
+
+    clients.stubs.clear()
+    stub_west_stores(clients, docdb_by_tool=True)
+    stub_arc(clients)
+    assert main(argv) == 0
+    clients.assert_all_used()
+    assert capsys.readouterr().out.count("completed in an earlier run") == 2  # approve, scale
 
 
 def test_region_switch_without_a_plan_arn_is_a_usage_error(
