@@ -165,6 +165,23 @@ def check_peer_role(settings: StackSettings, peer_stack: str, peer_role: str | N
         )
 
 
+def check_peer_outputs(settings: StackSettings, peer_stack: str, peer_role: object) -> None:
+    """At ``pulumi up``: the peer's role as its last deployment exported it (the ``role`` output,
+    read through the stack reference). A stack whose file is stale after a disaster (prod still
+    says ``active`` while dr was promoted with ``peerLost``) is refused before anything changes.
+    No reference or no output (first bring-up): nothing to check here."""
+    if settings.peer_lost or peer_role not in ROLES:
+        return
+    if settings.role == peer_role == "active":
+        raise ConfigError(
+            ROLE_KEY.name,
+            settings.role,
+            f"stack {peer_stack!r} is deployed active (its role output): two writable "
+            f"primaries. After a failover this region comes back passive and fenced: set "
+            f"{ROLE_KEY.name} passive and {PEER_ROLE_KEY.name} active here",
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Keys
 # --------------------------------------------------------------------------------------------
