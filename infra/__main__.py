@@ -7,6 +7,7 @@ Settings -> providers -> tiers -> outputs. The Pulumi language host runs this fi
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 # The language host puts infra/ on sys.path; the settings, tiers and components live beside it.
@@ -38,9 +39,16 @@ def main() -> None:
     storage = build_storage(settings, regional, encryption)
     data = build_data_tier(settings, regional, encryption)
     vault = build_backups(settings, regional, encryption)
+    # The record's check comes from the failover tier, which needs the record's probe first.
+    record_check: pulumi.Output[str]
+    use_record_check: Callable[[pulumi.Output[str]], None]
     record_check, use_record_check = pulumi.deferred_output()
     api = build_traffic(settings, regional, record_check)
-    failover, facts = build_failover(settings, regional, peer, encryption, data, api)
+    try:
+        failover, facts = build_failover(settings, regional, peer, encryption, data, api)
+    except BaseException:
+        use_record_check(api.health_check_id)  # let the record settle, so the error ends the run
+        raise
     use_record_check(failover.record_health_check_id)
     alarms = [*data.lag_alarms, *workload_alarms(settings)]
     alerts = build_alarms(settings, regional, encryption, api, alarms)

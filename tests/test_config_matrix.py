@@ -198,7 +198,7 @@ CASES: dict[str, tuple[Edit, str]] = {
     ),
     "peer stack not fully qualified": (
         set_key("prod", "reskflow:peerStack", "dr"),
-        "config error: reskflow:peerStack = \"dr\": expected ORGANIZATION/PROJECT/STACK, or "
+        'config error: reskflow:peerStack = "dr": expected ORGANIZATION/PROJECT/STACK, or '
         "'none' for no reference",
     ),
     "fenced while active": (

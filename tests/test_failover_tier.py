@@ -141,7 +141,13 @@ def test_first_bring_up_of_prod_reads_no_peer() -> None:
 def test_a_peer_stack_without_outputs_keeps_the_probe_but_refuses_an_arc_plan() -> None:
     with pytest.raises(ProgramError) as err:
         plan("prod", outputs={})
-    assert "exports no failoverFacts.routingControlArns" in str(err.value)
+    # Which missing fact is reported first depends on the order the outputs resolve.
+    message = str(err.value)
+    assert message.startswith("stack organization/reskflow/dr exports no failoverFacts.")
+    assert message.endswith(
+        "run `pulumi up` on it first (it declares the traffic switch), or set "
+        "reskflow:peerStack none"
+    )
     p = plan("prod", "reskflow:trafficSwitch=signal", outputs={})
     assert p.outputs["failover"]["recordHealthCheck"] == "endpoint-probe"
 
@@ -149,7 +155,12 @@ def test_a_peer_stack_without_outputs_keeps_the_probe_but_refuses_an_arc_plan() 
 def test_signal_mode_in_dr_needs_the_peer_reference() -> None:
     with pytest.raises(ProgramError) as err:
         plan("dr", "reskflow:trafficSwitch=signal", "reskflow:peerStack=none")
-    assert str(err.value).startswith("config error: reskflow:peerStack = (not set): signal mode")
+    assert err.value.config_error
+    assert str(err.value) == (
+        'config error: reskflow:peerStack = "none": signal mode: the us-west-2 stack\'s '
+        "calculated checks need the peer's endpoint probe (its healthCheckId output); name the "
+        "peer stack"
+    )
 
 
 def test_region_switch_opt_out_declares_no_plan_and_no_functions() -> None:
@@ -223,7 +234,8 @@ def test_check_peer_outputs(role: str, peer_role: str | None, lost: bool, refuse
     raw = dict(load_stack(ROOT, "dr").values)
     raw["reskflow:role"] = role
     raw["reskflow:peerRole"] = "passive"
-    raw["reskflow:cachePrimaryRegion"] = raw["reskflow:docdbPrimaryRegion"] = "us-west-2"
+    if role == "active":
+        raw["reskflow:cachePrimaryRegion"] = raw["reskflow:docdbPrimaryRegion"] = "us-west-2"
     if lost:
         raw["reskflow:peerLost"] = "true"
     settings = load_settings(raw, "dr", secret_keys=set())

@@ -105,8 +105,10 @@ def _peer_stack(
             value,
             f"expected ORGANIZATION/PROJECT/STACK, or {NO_PEER_STACK!r} for no reference",
         )
-    if not peer_deployed or peer_lost:
-        return None  # the peer's stack does not exist yet, or must not be needed
+    if not peer_deployed:
+        return None  # first bring-up: the peer's stack does not exist yet
+    # A lost peer's *state* stays readable (the state backend must survive a region's loss,
+    # DESIGN); its outputs are the last deployment's, which the guard and the records expect.
     return value or f"{org}/{PROJECT}/{STACK_OF_REGION[peer_region]}"
 
 
@@ -159,6 +161,14 @@ def parse_failover(
             True,
             "an active stack serves and writes: only a passive stack's stores are fenced",
         )
+    peer_stack = _peer_stack(raw, peer_region, peer_deployed, peer_lost, organization)
+    if mode == "signal" and region == SWITCH_OWNER_REGION and peer_stack is None:
+        raise ConfigError(
+            PEER_STACK_KEY.name,
+            raw.get(PEER_STACK_KEY.name) or None,
+            f"signal mode: the {region} stack's calculated checks need the peer's endpoint probe "
+            "(its healthCheckId output); name the peer stack",
+        )
     return FailoverSettings(
         traffic_mode=mode,  # type: ignore[arg-type]  # narrowed by choice
         signal_region=signal_region,
@@ -166,7 +176,7 @@ def parse_failover(
         plan_name=plan_name,
         approval_role_arn=approval,
         eks_cluster_names=_eks_names(raw.get(EKS_CLUSTER_NAMES_KEY.name)),
-        peer_stack=_peer_stack(raw, peer_region, peer_deployed, peer_lost, organization),
+        peer_stack=peer_stack,
         fence_data_stores=fenced,
     )
 
@@ -322,8 +332,7 @@ EKS_CLUSTER_NAMES_KEY = Key(
 PEER_STACK_KEY = Key(
     f"{PROJECT}:peerStack",
     "string",
-    "`<organization>/reskflow/<peer stack>`; no reference while `peerDeployed` is false or "
-    "`peerLost` is true",
+    "`<organization>/reskflow/<peer stack>`; no reference while `peerDeployed` is false",
     "The peer stack whose outputs this stack reads (switch health checks, plan facts, the "
     f"peer's role for the split-brain guard). `{NO_PEER_STACK}`: no reference (peer state "
     "unreachable); the failover record then keeps its endpoint probe.",

@@ -115,7 +115,7 @@ def _peer_fact(peer: PeerStack, key: str, region: str | None = None) -> pulumi.O
             raise pulumi.RunError(
                 f"stack {peer.name} exports no {FACTS_OUTPUT}.{key}"
                 f"{'.' + region if region else ''}: run `pulumi up` on it first (it declares "
-                f"the traffic switch), or set {PEER_STACK_KEY.name} {'none'}"
+                f"the traffic switch), or set {PEER_STACK_KEY.name} none"
             )
         return value
 
@@ -137,7 +137,7 @@ def _facts(
         own["clusterArn"] = switch.cluster_arn
         own["controlPanelArn"] = switch.control_panel_arn
         own["clusterEndpoints"] = switch.cluster_endpoints
-    return pulumi.Output.from_input(own)  # type: ignore[arg-type]
+    return pulumi.Output.from_input(own)
 
 
 def build_failover(
@@ -154,18 +154,7 @@ def build_failover(
     switch: TrafficSwitch | None = None
     if region == SWITCH_OWNER_REGION:
         probes: dict[str, pulumi.Input[str]] = {region: api.health_check_id}
-        if f.traffic_mode == "signal":
-            if peer.ref is None:
-                raise pulumi.RunError(
-                    str(
-                        ConfigError(
-                            PEER_STACK_KEY.name,
-                            None,
-                            "signal mode: the dr stack's calculated checks need the peer's "
-                            "endpoint probe (its healthCheckId output); name the peer stack",
-                        )
-                    )
-                )
+        if f.traffic_mode == "signal":  # a reference is required (parse_failover)
             probes[settings.peer_region] = peer.get("healthCheckId")
         switch = TrafficSwitch(
             "switch",
