@@ -201,6 +201,11 @@ CASES: dict[str, tuple[Edit, str]] = {
         'config error: reskflow:peerStack = "dr": expected ORGANIZATION/PROJECT/STACK, or '
         "'none' for no reference",
     ),
+    "traffic switch modes that differ": (
+        set_key("dr", "reskflow:trafficSwitch", "signal"),
+        "config error: reskflow:trafficSwitch = \"arc\": stack 'dr' has signal (Pulumi.dr.yaml): "
+        "both stacks must name the same traffic switch mode",
+    ),
     "fenced while active": (
         set_key("prod", "reskflow:fenceDataStores", "true"),
         "config error: reskflow:fenceDataStores = true: an active stack serves and writes: only "

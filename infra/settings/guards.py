@@ -18,6 +18,7 @@ from infra.settings.core import (
     Role,
 )
 from infra.settings.data import DB_GENERATION_KEY, PEER_DB_GENERATION_KEY
+from infra.settings.failover import TRAFFIC_SWITCH_KEY
 from infra.settings.parse import as_bool, choice
 from infra.settings.traffic import TRAFFIC_KEY
 
@@ -36,6 +37,7 @@ def check_peer_stack(settings: StackSettings, peer: StackSettings, pair: bool = 
     if pair:
         one_writable_primary(settings, peer)
         failover_records_pair(settings, peer)
+        one_traffic_switch(settings, peer)
     db, peer_db = settings.database, peer.database
     if settings.role == "passive" and db.peer_generation != peer_db.generation:
         raise ConfigError(
@@ -81,6 +83,19 @@ def failover_records_pair(settings: StackSettings, peer: StackSettings) -> None:
                 f"stack {peer.stack!r} has {there} (Pulumi.{peer.stack}.yaml): the PRIMARY and "
                 "SECONDARY failover records must share one hosted zone and record name",
             )
+
+
+def one_traffic_switch(settings: StackSettings, peer: StackSettings) -> None:
+    """The dr stack declares the traffic switch and prod's plan and record use it: both stacks
+    must name the same mode, or prod's plan would switch what dr never declared."""
+    mine, theirs = settings.failover.traffic_mode, peer.failover.traffic_mode
+    if mine != theirs:
+        raise ConfigError(
+            TRAFFIC_SWITCH_KEY.name,
+            mine,
+            f"stack {peer.stack!r} has {theirs} (Pulumi.{peer.stack}.yaml): both stacks must name "
+            "the same traffic switch mode",
+        )
 
 
 #: Which database setting each dump tool must not be older than, and how many version parts
