@@ -55,6 +55,8 @@ class GlobalCacheArgs:
     """Daily snapshot window (UTC)."""
     maintenance_window: str = "sun:06:30-sun:07:30"
     """Weekly maintenance window (UTC)."""
+    fenced: bool = False
+    """Attach only the no-ingress fence group (a returning region, until reconciled)."""
 
 
 class GlobalCache(pulumi.ComponentResource):
@@ -66,6 +68,8 @@ class GlobalCache(pulumi.ComponentResource):
     primary_endpoint: pulumi.Output[str]
     reader_endpoint: pulumi.Output[str]
     global_datastore_id: pulumi.Output[str]
+    fence_security_group_id: pulumi.Output[str]
+    """The no-ingress group the group carries while fenced (and ``fence_region`` attaches)."""
 
     def __init__(
         self, name: str, args: GlobalCacheArgs, opts: pulumi.ResourceOptions | None = None
@@ -85,9 +89,20 @@ class GlobalCache(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        fence = StoreFirewall(
+            f"{name}-fence",
+            StoreFirewallArgs(
+                f"{args.replication_group_id}-fenced",
+                "ReskFlow Redis fenced (no access)",
+                args.placement,
+                None,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        guard = fence if args.fenced else firewall
         group = aws.elasticache.ReplicationGroup(
             f"{name}-group",
-            group_spec(args, subnets.name, firewall.security_group_id),
+            group_spec(args, subnets.name, guard.security_group_id),
             opts=data_bearing(
                 self,
                 ignore_changes=["engineVersion", "nodeType"]
@@ -111,6 +126,7 @@ class GlobalCache(pulumi.ComponentResource):
         self.arn = group.arn
         self.primary_endpoint = group.primary_endpoint_address
         self.reader_endpoint = group.reader_endpoint_address
+        self.fence_security_group_id = fence.security_group_id
         self.register_outputs(
             {
                 "arn": self.arn,

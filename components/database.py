@@ -118,6 +118,7 @@ class PostgresDatabase(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     master_user_secret_arn: pulumi.Output[str | None]
     security_group_id: pulumi.Output[str]
+    fence_security_group_id: pulumi.Output[str]
     retained_identifiers: list[str]
 
     def __init__(
@@ -151,8 +152,10 @@ class PostgresDatabase(pulumi.ComponentResource):
         live_shape = Shape.PRIMARY if args.source_arn is None else Shape.REPLICA
         live = self._instance(args.generation, live_shape, firewall.security_group_id)
         self.retained_identifiers = []
+        # Declared always: the retained generations carry it, and ``fence_region`` attaches it
+        # to the live instance of a region that must take no writes.
+        fence = self._firewall("fence", f"{args.name_prefix}-fenced", None)
         if args.retained_generations:
-            fence = self._firewall("fence", f"{args.name_prefix}-fenced", None)
             for generation in args.retained_generations:
                 self._instance(generation, Shape.RETAINED, fence.security_group_id)
                 self.retained_identifiers.append(instance_identifier(args.name_prefix, generation))
@@ -165,6 +168,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             lambda secrets: secrets[0].secret_arn if secrets else None
         )
         self.security_group_id = firewall.security_group_id
+        self.fence_security_group_id = fence.security_group_id
         self.register_outputs(
             {
                 "identifier": self.identifier,

@@ -57,6 +57,8 @@ class DocumentClusterArgs:
     """Daily backup window (UTC)."""
     maintenance_window: str = "sun:07:30-sun:08:30"
     """Weekly maintenance window (UTC)."""
+    fenced: bool = False
+    """Attach only the no-ingress fence group (a returning region, until reconciled)."""
 
 
 class DocumentCluster(pulumi.ComponentResource):
@@ -67,6 +69,8 @@ class DocumentCluster(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     reader_endpoint: pulumi.Output[str]
+    fence_security_group_id: pulumi.Output[str]
+    """The no-ingress group the cluster carries while fenced (and ``fence_region`` attaches)."""
 
     def __init__(
         self, name: str, args: DocumentClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -95,6 +99,17 @@ class DocumentCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        fence = StoreFirewall(
+            f"{name}-fence",
+            StoreFirewallArgs(
+                f"{args.cluster_identifier}-fenced",
+                "ReskFlow DocumentDB fenced (no access)",
+                args.placement,
+                None,
+            ),
+            opts=child,
+        )
+        guard = fence if args.fenced else firewall
         global_id: pulumi.Input[str] = args.global_cluster_identifier
         if args.home:
             global_id = aws.docdb.GlobalCluster(
@@ -118,7 +133,7 @@ class DocumentCluster(pulumi.ComponentResource):
             kms_key_id=args.kms_key_arn,
             db_cluster_parameter_group_name=parameters.name,
             db_subnet_group_name=subnets.name,
-            vpc_security_group_ids=[firewall.security_group_id],
+            vpc_security_group_ids=[guard.security_group_id],
             port=DOCDB_PORT,
             backup_retention_period=args.backup_retention_days,
             preferred_backup_window=args.backup_window,
@@ -145,6 +160,7 @@ class DocumentCluster(pulumi.ComponentResource):
         self.arn = cluster.arn
         self.endpoint = cluster.endpoint
         self.reader_endpoint = cluster.reader_endpoint
+        self.fence_security_group_id = fence.security_group_id
         self.register_outputs(
             {"arn": self.arn, "endpoint": self.endpoint, "reader_endpoint": self.reader_endpoint}
         )

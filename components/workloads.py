@@ -129,6 +129,8 @@ class WorkloadsArgs:
     """Name of the PostgreSQL database the services use."""
     degraded_level: str
     """Degraded-mode level in force (GREEN, YELLOW, ORANGE, RED)."""
+    serves_traffic: bool | None = None
+    """Whether the region may receive traffic (active and not fenced); None: active role."""
 
 
 def with_callees(services: Sequence[ServiceDeployment]) -> list[ServiceDeployment]:
@@ -145,12 +147,17 @@ def with_callees(services: Sequence[ServiceDeployment]) -> list[ServiceDeploymen
     ]
 
 
-def role_environment(region: str, role: str) -> dict[str, str]:
-    """What every service is told about where it runs; passive means no writes."""
+def role_environment(region: str, role: str, serves_traffic: bool | None = None) -> dict[str, str]:
+    """What every service is told about where it runs; passive means no writes. Readiness
+    contract (docs/workloads.md): ``GET /health`` answers 503 unless ``RESKFLOW_SERVES_TRAFFIC``
+    is ``true`` and the service's database accepts writes; Route 53's endpoint probe requests
+    that path, so a region that is not active, fenced or not yet promoted is never healthy."""
+    serving = role == "active" if serves_traffic is None else serves_traffic
     return {
         "AWS_REGION": region,
         "RESKFLOW_REGION_ROLE": role,
         "RESKFLOW_READ_ONLY": "true" if role == "passive" else "false",
+        "RESKFLOW_SERVES_TRAFFIC": "true" if serving else "false",
     }
 
 
@@ -445,7 +452,7 @@ class Workloads(pulumi.ComponentResource):
             data=data,
             opts=child,
         )
-        environment = role_environment(args.region, args.role)
+        environment = role_environment(args.region, args.role, args.serves_traffic)
         self.deployments = {}
         for svc in with_callees(args.services):
             app = AppService(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from components.alarms import Alerts
 from components.backup import BackupVault
 from components.traffic import FailoverEndpoint
 from infra.settings import DOCDB_GLOBAL_IDENTIFIER, StackSettings
+from infra.settings.failover import serves_traffic
 from infra.tiers.data import DataTier
 from infra.tiers.encryption import Encryption
+from infra.tiers.failover import FACTS_OUTPUT, FailoverTier, PeerStack
 from infra.tiers.storage import Storage
 from infra.tiers.workloads import WorkloadTier
 
@@ -87,3 +91,40 @@ def export_outputs(
                 "backupJobsSuspended": settings.role != "active",
             },
         )
+
+
+def export_failover(
+    settings: StackSettings,
+    peer: PeerStack,
+    failover: FailoverTier,
+    facts: pulumi.Output[dict[str, Any]],
+) -> None:
+    """What the tool needs to execute a failover (docs/traffic-switch.md, "Outputs"), and the
+    facts the peer stack reads through its stack reference."""
+    pulumi.export(FACTS_OUTPUT, facts)
+    switch, plan = failover.switch, failover.plan
+    pulumi.export(
+        "failover",
+        {
+            "trafficSwitch": settings.failover.traffic_mode,
+            "regionSwitch": settings.failover.region_switch,
+            "peerStack": peer.name,
+            "recordHealthCheck": failover.record_check_source,
+            "recordHealthCheckId": failover.record_health_check_id,
+            "fenced": settings.failover.fence_data_stores,
+            "servesTraffic": serves_traffic(settings),
+            "regionSwitchPlanArn": plan.plan_arn if plan is not None else None,
+            "regionSwitchPlanName": settings.failover.plan_name,
+            "stepFunctionArns": failover.functions.function_arns
+            if failover.functions is not None
+            else {},
+            "switchHealthCheckIds": switch.health_check_ids if switch is not None else {},
+            "routingControlArns": switch.routing_control_arns if switch is not None else {},
+            "clusterEndpoints": switch.cluster_endpoints if switch is not None else [],
+            "notes": failover.notes,
+        },
+    )
+    if failover.step_config is not None:
+        pulumi.export("stepConfig", failover.step_config.apply(lambda c: c.to_json()))
+    for note in failover.notes:
+        pulumi.log.warn(note)

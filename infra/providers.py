@@ -17,11 +17,15 @@ def read_config() -> dict[str, str]:
     return {key: str(value) for key, value in merged.items()}
 
 
-def regional_provider(settings: StackSettings) -> aws.Provider:
-    """The only AWS provider of the stack: default providers are disabled in Pulumi.yaml."""
+def regional_provider(
+    settings: StackSettings, region: pulumi.Input[str] | None = None
+) -> aws.Provider:
+    """The only AWS provider of the stack: default providers are disabled in Pulumi.yaml.
+    ``region`` may be an output gated by the split-brain guard (infra/tiers/failover.py): every
+    resource waits for it, so a refused guard changes nothing."""
     return aws.Provider(
         f"aws-{settings.region}",
-        region=settings.region,
+        region=settings.region if region is None else region,
         allowed_account_ids=[settings.account_id],
         profile=settings.aws_profile,
         default_tags=aws.ProviderDefaultTagsArgs(
@@ -39,7 +43,12 @@ def load() -> StackSettings:
     """The stack's validated settings; a config error ends the program with its one line."""
     try:
         # Which keys are secret comes from the runtime (load_settings' default).
-        return load_settings(read_config(), pulumi.get_stack(), pulumi.get_project())
+        return load_settings(
+            read_config(),
+            pulumi.get_stack(),
+            pulumi.get_project(),
+            organization=pulumi.get_organization(),
+        )
     except ConfigError as err:
         # RunError ends the program with this one line and no traceback.
         raise pulumi.RunError(str(err)) from None

@@ -218,10 +218,17 @@ def _event_loop() -> Iterator[asyncio.AbstractEventLoop]:
         asyncio.set_event_loop(None)
 
 
-def run_program(config: StackConfig, account_id: str, region: str) -> Plan:
+def run_program(
+    config: StackConfig,
+    account_id: str,
+    region: str,
+    stack_outputs: dict[str, Any] | None = None,
+) -> Plan:
     """Run ``config.program_dir`` under mocks (``preview=False``: apply callbacks run) and return
-    everything it registered. Fresh mocks, monitor and runtime settings for every call."""
-    mocks = PlanMocks(account_id, region)
+    everything it registered. Fresh mocks, monitor and runtime settings for every call.
+    ``stack_outputs`` answers stack references by stack name (a missing name: no outputs);
+    None derives the peer's outputs (:func:`reskflow_dr.mocks.offline_stack_outputs`)."""
+    mocks = PlanMocks(account_id, region, stack_outputs)
     monitor = RecordingMonitor(mocks, region)
     collect = _Collect()
     logger = logging.getLogger(f"reskflow_dr.program.{config.stack}")

@@ -262,13 +262,92 @@ def _generic(token: str, ctx: ResourceContext) -> State:
     return {"id": name, "arn": ctx.arn(module, f"{kind}/{name}")}
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+#: Region of each stack, and the regions ARC places a cluster's five endpoints in offline.
+_STACK_REGIONS = {"prod": "us-east-1", "dr": "us-west-2"}
+_ARC_ENDPOINT_REGIONS = ("ap-northeast-1", "ap-southeast-2", "eu-west-1", "us-east-1", "us-west-2")
+
+
+def offline_stack_outputs(stack_name: str, account: str) -> State:
+    """What a referenced stack of this program exports, with the ids these mocks give its
+    resources of the same names (the failover tier's switch and fences, the endpoint probe):
+    deterministic, so an offline preview of one stack sees its peer as deployed. Its ``role`` is
+    left out: offline, the split-brain guard reads the peer's stack file instead."""
+    stack = stack_name.rsplit("/", 1)[-1]
+    region = _STACK_REGIONS.get(stack)
+    if region is None:
+        return {}
+
+    def ctx(resource: str, **inputs: Any) -> ResourceContext:
+        return ResourceContext(resource, inputs, region, account)
+
+    fences = {
+        kind: _security_group(ctx(f"{component}-fence-sg"))["id"]
+        for kind, component in (("postgres", "postgres"), ("docdb", "docdb"), ("cache", "redis"))
+    }
+    facts: State = {"fenceSecurityGroupIds": {region: fences}}
+    if region == "us-west-2":  # the switch owner (infra/settings/failover.py)
+        regions = ("us-east-1", "us-west-2")
+        facts["switchHealthCheckIds"] = {
+            r: _health_check(ctx(f"switch-{r}-check"))["id"] for r in regions
+        }
+        facts["routingControlArns"] = {
+            r: _route53_recovery(ctx(f"switch-{r}", name=f"reskflow-{r}"), "routingcontrol")["arn"]
+            for r in regions
+        }
+        cluster = _route53_recovery(ctx("switch-cluster", name="reskflow-dr"), "cluster")
+        facts["clusterArn"] = cluster["arn"]
+        facts["clusterEndpoints"] = cluster["clusterEndpoints"]
+        facts["controlPanelArn"] = _route53_recovery(
+            ctx("switch-panel", name="reskflow-traffic"), "controlpanel"
+        )["arn"]
+    return {"healthCheckId": _health_check(ctx("api-health-check"))["id"], "failoverFacts": facts}
+
+
+def _route53_recovery(ctx: ResourceContext, kind: str) -> State:
+    """ARC recovery-control resources: ids AWS generates, ARNs without a region."""
+    name = ctx.physical_name("name")
+    state: State = {
+        "id": name,
+        "arn": ctx.arn("route53-recovery-control", f"{kind}/{ctx.digest(32)}", region=False),
+    }
+    if kind == "cluster":
+        state["clusterEndpoints"] = [
+            {"region": r, "endpoint": f"https://host-{ctx.digest(8)}.{r}.example.aws"}
+            for r in _ARC_ENDPOINT_REGIONS
+        ]
+    return state
+
+
+def _arc(kind: str) -> Derive:
+    return lambda ctx: _route53_recovery(ctx, kind)
+
+
+DERIVATIONS.update(
+    {
+        "aws:route53recoverycontrol/cluster:Cluster": _arc("cluster"),
+        "aws:route53recoverycontrol/controlPanel:ControlPanel": _arc("controlpanel"),
+        "aws:route53recoverycontrol/routingControl:RoutingControl": _arc("routingcontrol"),
+        "aws:route53recoverycontrol/safetyRule:SafetyRule": _arc("safetyrule"),
+    }
+)
+
+
 class PlanMocks(pulumi.runtime.Mocks):
     """Mocks that answer like AWS would, for the region of each resource's provider."""
 
-    def __init__(self, account_id: str, default_region: str) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        default_region: str,
+        stack_outputs: dict[str, State] | None = None,
+    ) -> None:
         self.account_id = account_id
         self.default_region = default_region
         self.provider_regions: dict[str, str] = {}
+        self.stack_outputs = stack_outputs
+        """Outputs of referenced stacks by name; None: derived (:func:`offline_stack_outputs`);
+        a stack missing from a given map reads as having no outputs (not deployed)."""
 
     def region_of(self, provider_ref: str | None, inputs: State) -> str:
         """A resource's own ``region`` input, else its provider's region (by provider reference
@@ -279,6 +358,13 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, State]:
         inputs = dict(args.inputs)
+        if args.typ == STACK_REFERENCE:
+            name = str(inputs.get("name") or args.name)
+            if self.stack_outputs is None:
+                outputs = offline_stack_outputs(name, self.account_id)
+            else:
+                outputs = self.stack_outputs.get(name, {})
+            return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
         region = self.region_of(args.provider, inputs)
         ctx = ResourceContext(args.name, inputs, region, self.account_id)
         derive = DERIVATIONS.get(args.typ)

@@ -162,6 +162,55 @@ CASES: dict[str, tuple[Edit, str]] = {
         "than the postgres engine 16 it dumps (reskflow:postgres.engineVersion); use an image "
         "of version 16 or newer",
     ),
+    "traffic switch mode unknown": (
+        set_key("prod", "reskflow:trafficSwitch", "dns"),
+        'config error: reskflow:trafficSwitch = "dns": allowed values are arc, signal',
+    ),
+    "signal region outside the pair": (
+        set_key("prod", "reskflow:signalRegion", "eu-west-1"),
+        'config error: reskflow:signalRegion = "eu-west-1": allowed values are us-east-1, '
+        "us-west-2",
+    ),
+    "Region switch without an approval role": (
+        set_key("prod", "reskflow:failoverApprovalRoleArn", '""'),
+        "config error: reskflow:failoverApprovalRoleArn = (not set): required while "
+        "reskflow:regionSwitch is true: the role an approver assumes to approve the plan's "
+        "approval step (or set it false to run every step locally)",
+    ),
+    "approval role that is not a role ARN": (
+        set_key("prod", "reskflow:failoverApprovalRoleArn", "arn:aws:iam::123456789012:user/x"),
+        'config error: reskflow:failoverApprovalRoleArn = "arn:aws:iam::123456789012:user/x": '
+        "an IAM role ARN: arn:aws:iam::ACCOUNT:role/NAME",
+    ),
+    "Region switch flag not a boolean": (
+        set_key("prod", "reskflow:regionSwitch", "maybe"),
+        'config error: reskflow:regionSwitch = "maybe": expected a boolean: true or false',
+    ),
+    "plan name too long": (
+        set_key("prod", "reskflow:regionSwitchPlanName", "x" * 33),
+        f'config error: reskflow:regionSwitchPlanName = "{"x" * 33}": 1-32 letters, digits '
+        "and hyphens",
+    ),
+    "EKS cluster name for an unknown region": (
+        set_key("prod", "reskflow:eksClusterNames", "{eu-west-1: reskflow}"),
+        'config error: reskflow:eksClusterNames.eu-west-1 = "reskflow": keys are regions: '
+        "us-east-1, us-west-2",
+    ),
+    "peer stack not fully qualified": (
+        set_key("prod", "reskflow:peerStack", "dr"),
+        'config error: reskflow:peerStack = "dr": expected ORGANIZATION/PROJECT/STACK, or '
+        "'none' for no reference",
+    ),
+    "traffic switch modes that differ": (
+        set_key("dr", "reskflow:trafficSwitch", "signal"),
+        "config error: reskflow:trafficSwitch = \"arc\": stack 'dr' has signal (Pulumi.dr.yaml): "
+        "both stacks must name the same traffic switch mode",
+    ),
+    "fenced while active": (
+        set_key("prod", "reskflow:fenceDataStores", "true"),
+        "config error: reskflow:fenceDataStores = true: an active stack serves and writes: only "
+        "a passive stack's stores are fenced",
+    ),
 }
 
 

@@ -18,6 +18,7 @@ from infra.settings.core import (
     Role,
 )
 from infra.settings.data import DB_GENERATION_KEY, PEER_DB_GENERATION_KEY
+from infra.settings.failover import TRAFFIC_SWITCH_KEY
 from infra.settings.parse import as_bool, choice
 from infra.settings.traffic import TRAFFIC_KEY
 
@@ -36,6 +37,7 @@ def check_peer_stack(settings: StackSettings, peer: StackSettings, pair: bool = 
     if pair:
         one_writable_primary(settings, peer)
         failover_records_pair(settings, peer)
+        one_traffic_switch(settings, peer)
     db, peer_db = settings.database, peer.database
     if settings.role == "passive" and db.peer_generation != peer_db.generation:
         raise ConfigError(
@@ -81,6 +83,19 @@ def failover_records_pair(settings: StackSettings, peer: StackSettings) -> None:
                 f"stack {peer.stack!r} has {there} (Pulumi.{peer.stack}.yaml): the PRIMARY and "
                 "SECONDARY failover records must share one hosted zone and record name",
             )
+
+
+def one_traffic_switch(settings: StackSettings, peer: StackSettings) -> None:
+    """The dr stack declares the traffic switch and prod's plan and record use it: both stacks
+    must name the same mode, or prod's plan would switch what dr never declared."""
+    mine, theirs = settings.failover.traffic_mode, peer.failover.traffic_mode
+    if mine != theirs:
+        raise ConfigError(
+            TRAFFIC_SWITCH_KEY.name,
+            mine,
+            f"stack {peer.stack!r} has {theirs} (Pulumi.{peer.stack}.yaml): both stacks must name "
+            "the same traffic switch mode",
+        )
 
 
 #: Which database setting each dump tool must not be older than, and how many version parts
@@ -162,6 +177,23 @@ def check_peer_role(settings: StackSettings, peer_stack: str, peer_role: str | N
             settings.peer_role,
             f"stack {peer_stack!r} is {peer_role} (Pulumi.{peer_stack}.yaml): set "
             f"{PROJECT}:peerRole {peer_role} in this stack, the value its pulumi up checks",
+        )
+
+
+def check_peer_outputs(settings: StackSettings, peer_stack: str, peer_role: object) -> None:
+    """At ``pulumi up``: the peer's role as its last deployment exported it (the ``role`` output,
+    read through the stack reference). A stack whose file is stale after a disaster (prod still
+    says ``active`` while dr was promoted with ``peerLost``) is refused before anything changes.
+    No reference or no output (first bring-up): nothing to check here."""
+    if settings.peer_lost or peer_role not in ROLES:
+        return
+    if settings.role == peer_role == "active":
+        raise ConfigError(
+            ROLE_KEY.name,
+            settings.role,
+            f"stack {peer_stack!r} is deployed active (its role output): two writable "
+            f"primaries. After a failover this region comes back passive and fenced: set "
+            f"{ROLE_KEY.name} passive and {PEER_ROLE_KEY.name} active here",
         )
 
 

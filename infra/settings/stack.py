@@ -29,6 +29,7 @@ from infra.settings.core import (
 )
 from infra.settings.data import DatabaseSettings
 from infra.settings.database import parse_database
+from infra.settings.failover import FailoverSettings, parse_failover
 from infra.settings.guards import dump_images_not_older, split_brain_guard
 from infra.settings.keys import KEYS_BY_NAME
 from infra.settings.parse import as_bool, choice, suggest
@@ -80,6 +81,8 @@ class StackSettings:
     recovery: RecoveryTargets = field(default_factory=RecoveryTargets)
     workloads: WorkloadSettings | None = None
     """Kubernetes workloads; None when the stack names no cluster (kubeconfig or context)."""
+    failover: FailoverSettings = field(default_factory=FailoverSettings)
+    """Traffic switch, Region switch plan, peer stack reference and fence."""
 
     @property
     def holds_kms_primary(self) -> bool:
@@ -141,6 +144,7 @@ def load_settings(
     stack: str,
     project: str = PROJECT,
     secret_keys: Collection[str] | None = None,
+    organization: str = "organization",
 ) -> StackSettings:
     """Validate ``raw`` (Pulumi's flat config map of strings) into :class:`StackSettings`.
     ``secret_keys`` names the keys stored as secrets; by default the Pulumi runtime's."""
@@ -243,6 +247,16 @@ def load_settings(
         peer_lost=peer_lost,
         peer_role=peer_role,
         recovery=parse_recovery_targets(raw),
+        failover=parse_failover(
+            raw,
+            region=region,
+            peer_region=peer_region,
+            role=role,
+            peer_role=peer_role,
+            peer_deployed=peer_deployed,
+            peer_lost=peer_lost,
+            organization=organization,
+        ),
     )
     dump_images_not_older(settings)
     for store in settings.stores:

@@ -38,6 +38,15 @@ class DataTier:
     endpoints: dict[str, pulumi.Output[str]]
     """Host of this region's member of each store (the workloads use their own region's)."""
 
+    @property
+    def fence_security_group_ids(self) -> dict[str, pulumi.Output[str]]:
+        """Store kind (the step contract's ``postgres``, ``docdb``, ``cache``) -> fence group."""
+        return {
+            "postgres": self.postgres.fence_security_group_id,
+            "docdb": self.documents.fence_security_group_id,
+            "cache": self.cache.fence_security_group_id,
+        }
+
 
 def build_data_tier(
     settings: StackSettings,
@@ -95,6 +104,7 @@ def build_data_tier(
             kms_key_arn=key.key_arn,
             auth_token=secret_input(db.cache_auth_token),
             placement=placement,
+            fenced=settings.failover.fence_data_stores,
         ),
         opts=regional,
     )
@@ -113,6 +123,7 @@ def build_data_tier(
             master_username=db.docdb.master_username if db.home else None,
             master_password=secret_input(db.docdb_master_password),
             placement=placement,
+            fenced=settings.failover.fence_data_stores,
         ),
         opts=regional,
     )

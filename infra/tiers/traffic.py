@@ -8,8 +8,13 @@ from components.traffic import FailoverEndpoint, FailoverEndpointArgs
 from infra.settings import StackSettings
 
 
-def build_traffic(settings: StackSettings, regional: pulumi.ResourceOptions) -> FailoverEndpoint:
-    """This region's health check and its failover record (ownership fixed by region)."""
+def build_traffic(
+    settings: StackSettings,
+    regional: pulumi.ResourceOptions,
+    switch_health_check_id: pulumi.Input[str] | None = None,
+) -> FailoverEndpoint:
+    """This region's health check and its failover record (ownership fixed by region); the
+    record uses the traffic switch's check for this region when given (infra/tiers/failover.py)."""
     t = settings.traffic
     return FailoverEndpoint(
         "api",
@@ -24,6 +29,7 @@ def build_traffic(settings: StackSettings, regional: pulumi.ResourceOptions) -> 
             failure_threshold=t.failure_threshold,
             ttl=t.ttl,
             checker_regions=t.checker_regions,
+            switch_health_check_id=switch_health_check_id,
         ),
         opts=regional,
     )

@@ -19,6 +19,7 @@ from components.backup_jobs import (
 from components.workloads import SERVICES, ServiceDeployment, Workloads, WorkloadsArgs
 from infra.providers import kubernetes_provider
 from infra.settings import StackSettings
+from infra.settings.failover import serves_traffic
 from infra.settings.workloads import CLUSTER_OIDC_PROVIDER_ARN_KEY
 
 
@@ -95,6 +96,7 @@ def build_workloads(
             database_endpoints=database_endpoints,
             postgres_database=settings.database.postgres.database_name,
             degraded_level=w.degraded_level,
+            serves_traffic=serves_traffic(settings),
         ),
         opts=pulumi.ResourceOptions(providers=[cluster]),
     )
