@@ -38,7 +38,9 @@ def schema() -> dict[str, Any]:
 
 def test_each_key_is_declared_once() -> None:
     names = [k.name for k in KEYS]
-    assert len(names) == len(set(names)) == 45
+    assert (
+        len(names) == len(set(names)) == 53
+    )  # 45 + the 8 failover keys (infra/settings/failover.py)
 
 
 def test_readme_table_matches_the_declarations() -> None:
@@ -65,6 +67,9 @@ def test_pulumi_yaml_declarations_match_the_declarations() -> None:
             "rtoTargetMinutes",
             "rpoTargetMinutes",
             "promotionMinutes",
+            "trafficSwitch",
+            "regionSwitch",
+            "regionSwitchPlanName",
         )
     }
 
