@@ -13,6 +13,7 @@ from components.backup import (
     BackupVaultArgs,
     VaultLock,
 )
+from components.backup_isolation import AirGappedVault, AirGappedVaultArgs
 from components.common import BACKUP_TAG_KEY, BACKUP_TAG_VALUE
 from infra.settings import StackSettings
 from infra.tiers.encryption import Encryption
@@ -54,6 +55,8 @@ def build_backups(
         BackupVaultArgs(settings.vault_name(settings.region), key.key_arn, lock),
         opts=regional,
     )
+    isolated_arn = _isolated_vault(settings, regional)
+    iso = b.isolated
     BackupProtection(
         "backup",
         BackupProtectionArgs(
@@ -66,10 +69,18 @@ def build_backups(
             rules=[
                 BackupRule("continuous", CONTINUOUS_SCHEDULE, b.continuous_days, continuous=True),
                 BackupRule(
-                    "daily", DAILY_SCHEDULE, b.daily_days, copy_days=copy(b.daily_copy_days)
+                    "daily",
+                    DAILY_SCHEDULE,
+                    b.daily_days,
+                    copy_days=copy(b.daily_copy_days),
+                    isolated_days=iso.daily_days,
                 ),
                 BackupRule(
-                    "weekly", WEEKLY_SCHEDULE, b.weekly_days, copy_days=copy(b.weekly_copy_days)
+                    "weekly",
+                    WEEKLY_SCHEDULE,
+                    b.weekly_days,
+                    copy_days=copy(b.weekly_copy_days),
+                    isolated_days=iso.weekly_days,
                 ),
             ],
             selection_tag=(BACKUP_TAG_KEY, BACKUP_TAG_VALUE),
@@ -80,8 +91,39 @@ def build_backups(
                 max_restore_minutes=b.restore_time_target_minutes,
             ),
             lock=lock,
+            isolated_vault_arn=isolated_arn,
             start_window_minutes=BACKUP_START_WINDOW_MINUTES,
         ),
         opts=regional,
     )
     return vault
+
+
+def isolated_vault_name(settings: StackSettings) -> str:
+    """Name of the region's logically air-gapped vault."""
+    return f"{settings.vault_name(settings.region)}-airgapped"
+
+
+def _isolated_vault(
+    settings: StackSettings, regional: pulumi.ResourceOptions
+) -> pulumi.Input[str] | None:
+    """The copy destination that survives a compromised account, or None (``mode: none``)."""
+    iso = settings.backup.isolated
+    if iso.mode == "none":
+        pulumi.log.warn(
+            "isolatedCopy.mode is none: every backup stays in this account, so anyone holding "
+            "its keys can destroy the data and all of its copies"
+        )
+        return None
+    if iso.mode == "account":
+        return iso.vault_arn
+    vault = AirGappedVault(
+        "backup-airgapped",
+        AirGappedVaultArgs(
+            vault_name=isolated_vault_name(settings),
+            min_retention_days=min(iso.retentions),
+            max_retention_days=max(iso.retentions),
+        ),
+        opts=regional,
+    )
+    return vault.vault_arn
