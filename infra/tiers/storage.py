@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -29,6 +30,16 @@ def _object_lock(settings: StackSettings, store: str) -> ObjectLock | None:
     if store != LOCKED_STORE:
         return None
     return ObjectLock(settings.backup.object_lock.mode, settings.retention.daily_backups_days)
+
+
+def weekly_lock(settings: StackSettings, tier: str) -> dict[str, Any]:
+    """Object Lock a dump job sets itself: the weekly fulls outlast the bucket's daily default."""
+    if tier != "weekly":
+        return {}
+    return {
+        "lock_days": settings.retention.weekly_backups_days,
+        "lock_mode": settings.backup.object_lock.mode,
+    }
 
 
 def build_storage(

@@ -10,8 +10,8 @@ from typing import Any
 
 from .common import (
     BACKUP_PLAN,
-    BACKUP_VAULT,
     BACKUP_SELECTION,
+    BACKUP_VAULT,
     BUCKET,
     CACHE_GROUP,
     DOCDB_CLUSTER,
@@ -150,7 +150,7 @@ def _denies_deletion(policy: Any) -> bool:
         actions = {actions} if isinstance(actions, str) else set(actions)
         principal = st.get("Principal")
         everyone = principal == "*" or principal == {"AWS": "*"}
-        if st.get("Effect") == "Deny" and everyone and DELETION_ACTIONS <= actions:
+        if st.get("Effect") == "Deny" and everyone and actions >= DELETION_ACTIONS:
             return True
     return False
 
