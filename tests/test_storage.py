@@ -154,7 +154,8 @@ def test_lifecycle_matches_the_seed_and_never_transitions(stack_plan: tuple[str,
         "uploads": {"expire-uploads": ("", 90, 30)},
         "logs": {"expire-logs": ("", 30, 30)},
         "config": {},
-        "backups": {"daily-incrementals": ("daily/", 7, 1), "weekly-fulls": ("weekly/", 28, 1)},
+        # A deleted dump stays recoverable (as a noncurrent version) for 30 days.
+        "backups": {"daily-incrementals": ("daily/", 7, 30), "weekly-fulls": ("weekly/", 28, 30)},
         "blockchain": {"expire-noncurrent": ("", None, 30)},
     }
     for store, rules in expected.items():
