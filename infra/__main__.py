@@ -19,7 +19,7 @@ import pulumi  # noqa: E402
 from infra import providers  # noqa: E402
 from infra.outputs import export_outputs  # noqa: E402
 from infra.tiers.alarms import build_alarms  # noqa: E402
-from infra.tiers.backup import build_backups  # noqa: E402
+from infra.tiers.backup import backup_alarms, build_backups  # noqa: E402
 from infra.tiers.data import build_data_tier  # noqa: E402
 from infra.tiers.encryption import build_encryption  # noqa: E402
 from infra.tiers.storage import build_storage  # noqa: E402
@@ -37,7 +37,7 @@ def main() -> None:
     data = build_data_tier(settings, regional, encryption)
     vault = build_backups(settings, regional, encryption)
     api = build_traffic(settings, regional)
-    alarms = [*data.lag_alarms, *workload_alarms(settings)]
+    alarms = [*data.lag_alarms, *workload_alarms(settings), *backup_alarms(settings)]
     alerts = build_alarms(settings, regional, encryption, api, alarms)
     workloads = build_workloads(
         settings, aws_provider, encryption.key.key_arn, data.endpoints, alerts.topic_arn

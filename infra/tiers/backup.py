@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.alarms import AlarmSpec
 from components.backup import (
     AuditTargets,
     BackupProtection,
@@ -15,6 +16,11 @@ from components.backup import (
 )
 from components.backup_isolation import AirGappedVault, AirGappedVaultArgs
 from components.common import BACKUP_TAG_KEY, BACKUP_TAG_VALUE
+from components.restore_validation import (
+    RestoreValidation,
+    RestoreValidationArgs,
+    restore_alarms,
+)
 from infra.settings import StackSettings
 from infra.tiers.encryption import Encryption
 
@@ -96,7 +102,23 @@ def build_backups(
         ),
         opts=regional,
     )
+    RestoreValidation(
+        "restore-validation",
+        RestoreValidationArgs(
+            region=settings.region,
+            name_prefix=f"{settings.project}-dr",
+            restore_time_target_minutes=b.restore_time_target_minutes,
+            log_kms_key_arn=key.key_arn,
+        ),
+        settings.account_id,
+        opts=regional,
+    )
     return vault
+
+
+def backup_alarms(settings: StackSettings) -> list[AlarmSpec]:
+    """Restore tests that fail validation or take longer than the RTO target."""
+    return restore_alarms(settings.backup.restore_time_target_minutes)
 
 
 def isolated_vault_name(settings: StackSettings) -> str:
