@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from infra.settings import StackSettings
 from infra.settings.data import docdb_cluster_identifier, postgres_identifier
@@ -100,10 +100,32 @@ def _check_window(when: dt.datetime | None, latest: Any, what: str) -> None:
         )
 
 
-def next_generation(settings: StackSettings) -> int:
-    """A number above every PostgreSQL generation either stack uses."""
-    d = settings.database
-    used = [d.generation, *d.retained_generations, d.peer_generation or 0]
+def generations_in_use(settings: StackSettings, peer: StackSettings | None) -> list[int]:
+    """Every PostgreSQL generation this stack and its peer declare (the numbers are shared)."""
+    used = [settings.database.generation, *settings.database.retained_generations]
+    if settings.database.peer_generation is not None:
+        used.append(settings.database.peer_generation)
+    if peer is not None:
+        used += [peer.database.generation, *peer.database.retained_generations]
+    return used
+
+
+def _network(subnet_group: str | None, groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The source's subnet group and security groups, so the restore lands in the same fence
+    (without them RDS uses the default subnet group and security group)."""
+    found: dict[str, Any] = {}
+    if subnet_group:
+        found["DBSubnetGroupName"] = subnet_group
+    if groups:
+        found["VpcSecurityGroupIds"] = [g["VpcSecurityGroupId"] for g in groups]
+    return found
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
+
+
+def next_generation(used: list[int]) -> int:
     return max(used) + 1
 
 
@@ -121,18 +143,21 @@ def restore_postgres(
     when: dt.datetime | None,
     wait_minutes: int,
     generation: int | None = None,
+    peer: StackSettings | None = None,
 ) -> RestoreResult:
+    """``peer``: the peer stack's settings (its generations are taken too)."""
     d = settings.database
     if settings.role != "active":
         raise UsageError(
             f"usage error: stack {settings.stack!r} is passive: its instance is a replica; "
             "restore the active stack's database"
         )
-    target_gen = generation or next_generation(settings)
-    if target_gen <= max(d.generation, *d.retained_generations, d.peer_generation or 0):
+    used = generations_in_use(settings, peer)
+    target_gen = generation or next_generation(used)
+    if target_gen <= max(used):
         raise UsageError(
             f"usage error: --generation {target_gen}: must be above every generation in use "
-            f"(next free: {next_generation(settings)})"
+            f"(next free: {next_generation(used)})"
         )
     source, target = postgres_identifier(d.generation), postgres_identifier(target_gen)
     rds = client("rds")
@@ -143,8 +168,10 @@ def restore_postgres(
             SourceDBInstanceIdentifier=source,
             TargetDBInstanceIdentifier=target,
             **_point(when, "RestoreTime"),
-            DBSubnetGroupName=(db.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
-            VpcSecurityGroupIds=[g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups", [])],
+            **_network(
+                (db.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
+                db.get("VpcSecurityGroups", []),
+            ),
             MultiAZ=True,
             PubliclyAccessible=False,
             DeletionProtection=True,
@@ -157,6 +184,8 @@ def restore_postgres(
         )
     except ClientError as err:
         raise RestoreError(f"{source}: {err.response['Error']['Message']}") from None
+    except BotoCoreError as err:
+        raise RestoreError(f"{source}: {_one_line(err)}") from None
     _wait(rds.get_waiter("db_instance_available"), wait_minutes, DBInstanceIdentifier=target)
     retained = sorted({*d.retained_generations, d.generation})
     stack = settings.stack
@@ -198,10 +227,7 @@ def restore_docdb(
             DBClusterIdentifier=target,
             SourceDBClusterIdentifier=source,
             **_point(when, "RestoreToTime"),
-            DBSubnetGroupName=cluster.get("DBSubnetGroup"),
-            VpcSecurityGroupIds=[
-                g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups", [])
-            ],
+            **_network(cluster.get("DBSubnetGroup"), cluster.get("VpcSecurityGroups", [])),
             KmsKeyId=cluster.get("KmsKeyId"),
             DeletionProtection=True,
             Tags=[
@@ -218,6 +244,8 @@ def restore_docdb(
         )
     except ClientError as err:
         raise RestoreError(f"{source}: {err.response['Error']['Message']}") from None
+    except BotoCoreError as err:
+        raise RestoreError(f"{source}: {_one_line(err)}") from None
     _wait(
         docdb.get_waiter("db_instance_available"), wait_minutes, DBInstanceIdentifier=f"{target}-1"
     )
@@ -262,6 +290,8 @@ def restore_s3_object(
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as err:
         raise RestoreError(f"s3://{bucket}/{key}: {err.response['Error']['Message']}") from None
+    except BotoCoreError as err:
+        raise RestoreError(f"s3://{bucket}/{key}: {_one_line(err)}") from None
     return RestoreResult(
         "s3",
         f"s3://{bucket}/{key}?versionId={version_id}",

@@ -6,10 +6,11 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from infra.settings import StackSettings
 from reskflow_dr import jsonio, restore
 from reskflow_dr.errors import EXIT_OK, EXIT_UNSAFE
 from reskflow_dr.preview import validated
-from reskflow_dr.stackfiles import UsageError
+from reskflow_dr.stackfiles import UsageError, known_stacks
 
 STORES = ("postgres", "docdb", "s3")
 #: The longest a restore may be waited for (RDS and DocumentDB restores take minutes to hours).
@@ -52,6 +53,16 @@ def _require(value: str | None, option: str, store: str) -> str:
     return value
 
 
+def _peer(root: Path, stack: str, region: str) -> StackSettings | None:
+    """The peer stack's settings (the stack file of the peer region), when there is one."""
+    for other in known_stacks(root):
+        if other != stack:
+            settings = validated(root, other)
+            if settings.region == region:
+                return settings
+    return None
+
+
 def run(args: argparse.Namespace, root: Path, stack: str) -> int:
     if args.json:
         jsonio.check_writable(args.json)
@@ -60,8 +71,9 @@ def run(args: argparse.Namespace, root: Path, stack: str) -> int:
     client = restore.clients(settings.region, args.endpoint_url)
     try:
         if args.store == "postgres":
+            peer = _peer(root, stack, settings.peer_region)
             result = restore.restore_postgres(
-                settings, client, when, args.wait_minutes, args.generation
+                settings, client, when, args.wait_minutes, args.generation, peer
             )
         elif args.store == "docdb":
             target = _require(args.target_id, "--target-id", "docdb")
