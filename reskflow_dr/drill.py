@@ -42,13 +42,14 @@ from infra.settings import (
     redis_replication_group_id,
 )
 from reskflow_dr import budget as budget_mod
+from reskflow_dr import drill_corruption
 from reskflow_dr.diff import PlanDiff, Verdict, diff_plans, verdict
 from reskflow_dr.engine import Plan, run_program
 from reskflow_dr.preview import ROOT, preview, settings_of, validated
 from reskflow_dr.stackfiles import StackConfig, UsageError, known_stacks, load_stack
 
-Scenario = Literal["failover", "failback", "disaster"]
-SCENARIOS: tuple[Scenario, ...] = ("failover", "failback", "disaster")
+Scenario = Literal["failover", "failback", "disaster", "corruption"]
+SCENARIOS: tuple[Scenario, ...] = ("failover", "failback", "disaster", "corruption")
 StepKind = Literal["manual", "gate", "config", "up"]
 ROLE, PEER_ROLE, PEER_LOST = ROLE_KEY.name, PEER_ROLE_KEY.name, PEER_LOST_KEY.name
 
@@ -246,6 +247,8 @@ def _configs(
 def transition(scenario: Scenario, root: Path = ROOT) -> Transition:
     pair = stack_pair(root)
     config = _configs(root, pair)
+    if scenario == "corruption":
+        return _corruption(pair, config, root)
     home_active = config[pair.home][ROLE] == "active"
     away_active = config[pair.away][ROLE] == "active"
     if scenario in ("failover", "disaster") and away_active:
@@ -265,6 +268,54 @@ def transition(scenario: Scenario, root: Path = ROOT) -> Transition:
     else:
         return _failback(pair, config, root)
     return Transition(scenario, pair, move, (), config, tuple(changes_for(move, config)))
+
+
+def _corruption(pair: Pair, config: dict[str, dict[str, str]], root: Path) -> Transition:
+    stack, generation, values = drill_corruption.corruption_changes(
+        root, pair.home, pair.away, config
+    )
+    changes = tuple(ConfigChange(stack, k, v) for k, v in values)
+    note = (
+        f"{stack}'s PostgreSQL is restored into generation {generation} (reskflow-dr restore); "
+        "no role moves; the peer's replica still follows the retained instance until it is "
+        "rebuilt from the restored one"
+    )
+    return Transition("corruption", pair, Move(stack, None), (), config, changes, note)
+
+
+def _corruption_runbook(t: Transition) -> list[Step]:
+    stack = t.move.promote
+    region = t.pair.regions[stack]
+    generation = int(next(c.value for c in t.changes if c.key == DB_GENERATION_KEY.name))
+    source = "Database Corruption quick reference; Recovery Procedures (point-in-time recovery)"
+    restore = drill_corruption.restore_command(stack, generation)
+    return [
+        Step(
+            "Confirm the corruption and the last good time (logs, audit trail)",
+            "manual",
+            source,
+            ("reskflow-dr drill corruption --json out/drill-corruption.json",),
+            "data safety SAFE in the recorded drill; the restore time agreed",
+        ),
+        _stop_writes(stack, region, source),
+        Step(
+            f"Restore PostgreSQL into generation {generation} and validate it",
+            "manual",
+            source,
+            (restore,),
+            "reskflow-dr restore exits 0 (the restored instance answers and is encrypted)",
+        ),
+        _config_step(t),
+        _up(
+            stack,
+            f"pulumi up {stack}: adopt generation {generation}, fence the old",
+            source,
+            "ready",
+            False,
+        ),
+        _restart(stack, region, source),
+        _verify_operations(stack, source),
+    ]
 
 
 def _failback(pair: Pair, config: dict[str, dict[str, str]], root: Path) -> Transition:
@@ -416,6 +467,8 @@ def _global_primaries(t: Transition, planned: bool) -> Step:
 
 def runbook(t: Transition) -> list[Step]:
     promote, demote, regions = t.move.promote, t.move.demote, t.pair.regions
+    if t.scenario == "corruption":
+        return _corruption_runbook(t)
     if demote is None:
         return _disaster_runbook(t)
     record = f"reskflow-dr drill {t.scenario} --json out/drill-{t.scenario}.json"
@@ -571,7 +624,8 @@ def run(
     for i, (stack, target) in enumerate(jobs, 1):
         region = t.pair.regions[stack]
         if target and stack not in (t.move.promote, t.move.demote):
-            progress(f"[{i}/{len(jobs)}] {stack} ({region}) is lost: its stack is not touched")
+            why = "is not changed by this drill" if t.scenario == "corruption" else "is lost"
+            progress(f"[{i}/{len(jobs)}] {stack} ({region}) {why}: its stack is not touched")
             plans[(stack, target)] = plans[(stack, False)]
             continue
         which = "target" if target else "current"

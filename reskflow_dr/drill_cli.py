@@ -122,10 +122,16 @@ def cmd_drill(args: argparse.Namespace, root: Path) -> int:
     regions, move = t.pair.regions, t.move
     demoted = f", {move.demote} ({regions[move.demote]}) passive" if move.demote else ""
     lost = " - peer declared lost" if move.peer_lost else ""
-    print(
-        f"Drill {args.scenario}: {move.promote} ({regions[move.promote]}) becomes active"
-        f"{demoted}{lost}"
-    )
+    if args.scenario == "corruption":
+        print(
+            f"Drill corruption: {move.promote} ({regions[move.promote]}) restores its "
+            "PostgreSQL to a time before the corruption; no role moves"
+        )
+    else:
+        print(
+            f"Drill {args.scenario}: {move.promote} ({regions[move.promote]}) becomes active"
+            f"{demoted}{lost}"
+        )
     report = drill.run(args.scenario, args.set, root=root, progress=lines(args.quiet), t=t)
     print(render_report(report, with_runbook=not args.quiet))
     if args.json:
