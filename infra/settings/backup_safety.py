@@ -126,7 +126,7 @@ def parse_object_lock(raw: str | None) -> ObjectLockSettings:
     return ObjectLockSettings(mode)  # type: ignore[arg-type]  # narrowed by choice
 
 
-def continuous_covers_engine(continuous_days: int, postgres_retention_days: int) -> None:
+def continuous_covers_engine(key: str, continuous_days: int, postgres_retention_days: int) -> None:
     """AWS Backup's continuous backups of RDS *are* the instance's automated backups, and AWS
     Backup applies the plan's retention to them: a shorter continuous retention than the
     engine's own would shorten the point-in-time window on every backup, and the program's
@@ -134,7 +134,7 @@ def continuous_covers_engine(continuous_days: int, postgres_retention_days: int)
     https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html"""
     if continuous_days < postgres_retention_days:
         raise ConfigError(
-            "reskflow:backup.continuousDays",
+            f"{key}.continuousDays",
             continuous_days,
             f"at least {postgres_retention_days} (postgres.backupRetentionDays): AWS Backup "
             "applies the continuous rule's retention to the instance's automated backups",

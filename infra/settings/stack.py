@@ -261,7 +261,9 @@ def load_settings(
     dump_images_not_older(settings)
     weekly_class_replicates(WEEKLY_BACKUP_STORAGE_CLASS_KEY.name, weekly)
     continuous_covers_engine(
-        settings.backup.continuous_days, settings.database.postgres.backup_retention_days
+        BACKUP_KEY.name,
+        settings.backup.continuous_days,
+        settings.database.postgres.backup_retention_days,
     )
     for store in settings.stores:
         for r in (region, peer_region):
