@@ -30,6 +30,12 @@ MANUAL_DELETION_ACTIONS: tuple[str, ...] = (
 )
 
 
+#: Every store type of this program that AWS Backup restore testing can restore: PostgreSQL
+#: (RDS), DocumentDB and the S3 buckets. ElastiCache is not an AWS Backup resource type.
+#: https://docs.aws.amazon.com/aws-backup/latest/devguide/API_RestoreTestingSelectionForCreate.html
+RESTORE_TEST_TYPES: tuple[str, ...] = ("RDS", "DocumentDB", "S3")
+
+
 @dataclass(frozen=True)
 class VaultLock:
     """Vault Lock settings; ``changeable_for_days`` set = compliance mode (irreversible after)."""
@@ -134,6 +140,8 @@ class BackupRule:
     """Continuous backup (point-in-time restore); its recovery points are not copied."""
     copy_days: int | None = None
     """Retention of the copy in the peer region's vault; ``None`` = no copy."""
+    isolated_days: int | None = None
+    """Retention of the copy in the isolated vault (air-gapped or another account's)."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,9 @@ class BackupProtectionArgs:
     """Targets the Audit Manager framework checks."""
     lock: VaultLock | None = None
     """The vault's lock, checked by the vault-lock control."""
-    restore_test_types: Sequence[str] = ("RDS", "S3")
+    isolated_vault_arn: pulumi.Input[str] | None = None
+    """The vault that survives a compromised account; ``None`` = no isolated copy."""
+    restore_test_types: Sequence[str] = RESTORE_TEST_TYPES
     """Resource types whose recovery points are restored by the daily restore test."""
     restore_test_schedule: str = "cron(0 1 ? * * *)"
     """When the restore test starts (UTC): its results are in before SOP-001's 08:00 check."""
@@ -202,18 +212,21 @@ def restore_tag_condition(
 
 
 def plan_rule(rule: BackupRule, args: BackupProtectionArgs) -> aws.backup.PlanRuleArgs:
-    """A plan rule: no cold storage (it needs deletion 90 days after the move), a copy to the
-    peer vault for snapshot rules."""
-    copies = (
-        [
-            aws.backup.PlanRuleCopyActionArgs(
-                destination_vault_arn=args.copy_vault_arn,
-                lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(delete_after=rule.copy_days),
-            )
-        ]
-        if rule.copy_days is not None
-        else None
-    )
+    """A plan rule: no cold storage (it needs deletion 90 days after the move), copies to the
+    peer region's vault and to the isolated vault for snapshot rules (continuous recovery points
+    are never copied)."""
+    targets: list[tuple[pulumi.Input[str], int]] = []
+    if rule.copy_days is not None:
+        targets.append((args.copy_vault_arn, rule.copy_days))
+    if rule.isolated_days is not None and args.isolated_vault_arn is not None:
+        targets.append((args.isolated_vault_arn, rule.isolated_days))
+    copies = [
+        aws.backup.PlanRuleCopyActionArgs(
+            destination_vault_arn=arn,
+            lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(delete_after=days),
+        )
+        for arn, days in targets
+    ] or None
     return aws.backup.PlanRuleArgs(
         rule_name=rule.name,
         target_vault_name=args.vault_name,

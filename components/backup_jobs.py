@@ -123,7 +123,17 @@ status=$(cat {WORK_DIR}/status 2>/dev/null || echo "no status: the dump step did
 target="s3://$BACKUP_BUCKET/$BACKUP_PREFIX/$(cat {WORK_DIR}/stamp)/"
 aws s3 cp {OUT_DIR}/ "$target" --recursive --only-show-errors \\
   --storage-class "$STORAGE_CLASS" --sse aws:kms --sse-kms-key-id "$KMS_KEY_ARN" \\
+  --checksum-algorithm SHA256 \\
   || fail "$JOB_NAME: upload to $target failed"
+if [ -n "${{LOCK_DAYS:-}}" ]; then
+  until=$(date -u -d "+$LOCK_DAYS days" +%Y-%m-%dT%H:%M:%SZ) || fail "$JOB_NAME: no date"
+  for f in $(ls {OUT_DIR}); do
+    aws s3api put-object-retention --bucket "$BACKUP_BUCKET" \\
+      --key "$BACKUP_PREFIX/$(cat {WORK_DIR}/stamp)/$f" \\
+      --retention "Mode=$LOCK_MODE,RetainUntilDate=$until" \\
+      || fail "$JOB_NAME: uploaded $f but could not lock it until $until"
+  done
+fi
 aws cloudwatch put-metric-data --namespace {METRIC_NAMESPACE} --metric-name {METRIC_NAME} \\
   --dimensions "Job=$JOB_NAME" --value 1 \\
   || fail "$JOB_NAME: uploaded to $target but the success metric was not recorded"
@@ -142,6 +152,11 @@ class BackupJobSpec:
     """Image with the dump tool of the job's engine."""
     storage_class: str
     """Storage class the bucket policy requires under the job's tier prefix."""
+    lock_days: int | None = None
+    """Object Lock retention the job sets on its uploads when it must outlast the bucket's
+    default (the weekly fulls); ``None`` leaves the default."""
+    lock_mode: str = "GOVERNANCE"
+    """Object Lock mode of that retention (the bucket default's mode)."""
 
     @property
     def dump(self) -> Dump:
@@ -221,6 +236,19 @@ def job_role_policy(args: BackupJobsArgs, job: BackupJobSpec, key_arn: str, topi
             "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
             "Resource": f"{bucket_arn}/{job.prefix}/*",
         },
+        *(
+            [
+                {
+                    # Extending a retention is allowed in both modes; shortening is not.
+                    "Sid": "LockOwnUploads",
+                    "Effect": "Allow",
+                    "Action": "s3:PutObjectRetention",
+                    "Resource": f"{bucket_arn}/{job.prefix}/*",
+                }
+            ]
+            if job.lock_days is not None
+            else []
+        ),
         {
             # Multipart uploads of SSE-KMS objects need Decrypt as well as GenerateDataKey.
             "Sid": "EncryptWithRegionalKey",
@@ -314,6 +342,11 @@ def _upload_container(
                 "STORAGE_CLASS": job.storage_class,
                 "KMS_KEY_ARN": key_arn,
                 "ALERT_TOPIC_ARN": args.alert_topic_arn,
+                **(
+                    {"LOCK_DAYS": str(job.lock_days), "LOCK_MODE": job.lock_mode}
+                    if job.lock_days is not None
+                    else {}
+                ),
             }
         ),
         resources=k8s.core.v1.ResourceRequirementsArgs(

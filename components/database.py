@@ -45,6 +45,9 @@ LINEAGE_PROPERTIES = (
     "replicateSourceDb",
     "username",
 )
+#: Backup tag value of a read replica: the backup plan's selection (``reskflow:backup=dr``)
+#: leaves it out.
+REPLICA_BACKUP_TAG_VALUE = "replica-excluded"
 #: What the program still enforces on a retained instance.
 ENFORCED_ON_RETAINED = frozenset({"deletion_protection", "tags", "vpc_security_group_ids"})
 
@@ -256,7 +259,12 @@ def instance_spec(
         skip_final_snapshot=shape is Shape.REPLICA,
         final_snapshot_identifier=None if shape is Shape.REPLICA else f"{identifier}-final",
         tags={
-            BACKUP_TAG_KEY: BACKUP_TAG_VALUE,
+            # A read replica is never selected for backup: its data is the peer primary's, and
+            # continuous backup of a replica would make AWS Backup own its automated backups.
+            # Promotion (an in-place update) gives it the backup tag.
+            BACKUP_TAG_KEY: REPLICA_BACKUP_TAG_VALUE
+            if shape is Shape.REPLICA
+            else BACKUP_TAG_VALUE,
             "reskflow:store": "postgres",
             "reskflow:generation": str(generation),
         },

@@ -69,6 +69,11 @@ def replication_role_policy(
                 "s3:GetObjectVersionForReplication",
                 "s3:GetObjectVersionAcl",
                 "s3:GetObjectVersionTagging",
+                # Object Lock: replicas carry the source's retention and legal hold, which S3
+                # reads with these; the destination bucket must have Object Lock too.
+                # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html
+                "s3:GetObjectRetention",
+                "s3:GetObjectLegalHold",
             ],
             "Resource": [f"{arn}/*" for arn in sources],
         },

@@ -42,6 +42,18 @@ class SecureBucketArgs:
     """Days before S3 aborts an unfinished multipart upload."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags on the bucket."""
+    object_lock: ObjectLock | None = None
+    """S3 Object Lock default retention, or ``None`` for a bucket without Object Lock."""
+
+
+@dataclass(frozen=True)
+class ObjectLock:
+    """Default Object Lock retention of every new object version in the bucket."""
+
+    mode: str
+    """``GOVERNANCE`` or ``COMPLIANCE``."""
+    days: int
+    """Days each new version is locked; a writer may set a later retain-until date itself."""
 
 
 def _present_and_not(key: str, value: str) -> dict[str, Any]:
@@ -202,6 +214,22 @@ class SecureBucket(pulumi.ComponentResource):
             policy=bucket.arn.apply(lambda arn: bucket_policy(arn, args.expiries)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, ownership]),
         )
+        if args.object_lock is not None:
+            # Enabled on the existing versioned bucket by PutObjectLockConfiguration, so the
+            # bucket is not replaced (``aws.s3.Bucket(object_lock_enabled=...)`` would be).
+            # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html
+            # Once enabled it can never be disabled, so it is kept like data.
+            aws.s3.BucketObjectLockConfiguration(
+                f"{name}-object-lock",
+                bucket=bucket.id,
+                object_lock_enabled="Enabled",
+                rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+                    default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                        mode=args.object_lock.mode, days=args.object_lock.days
+                    )
+                ),
+                opts=data_bearing(self, depends_on=[self.versioning]),
+            )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,

@@ -20,7 +20,7 @@ import pulumi  # noqa: E402
 from infra import providers  # noqa: E402
 from infra.outputs import export_failover, export_outputs  # noqa: E402
 from infra.tiers.alarms import build_alarms  # noqa: E402
-from infra.tiers.backup import build_backups  # noqa: E402
+from infra.tiers.backup import backup_alarms, build_backups  # noqa: E402
 from infra.tiers.data import build_data_tier  # noqa: E402
 from infra.tiers.encryption import build_encryption  # noqa: E402
 from infra.tiers.failover import build_failover, peer_stack, split_brain_gate  # noqa: E402
@@ -50,7 +50,7 @@ def main() -> None:
         use_record_check(api.health_check_id)  # let the record settle, so the error ends the run
         raise
     use_record_check(failover.record_health_check_id)
-    alarms = [*data.lag_alarms, *workload_alarms(settings)]
+    alarms = [*data.lag_alarms, *workload_alarms(settings), *backup_alarms(settings)]
     alerts = build_alarms(settings, regional, encryption, api, alarms)
     workloads = build_workloads(
         settings, aws_provider, encryption.key.key_arn, data.endpoints, alerts.topic_arn

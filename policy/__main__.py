@@ -6,6 +6,7 @@ by ``reskflow_dr.policy_runner``, the same way.
 
 from policies import (
     backup,
+    backup_safety,
     cloudwatch,
     cost,
     docdb,
@@ -33,6 +34,7 @@ PolicyPack(
         *docdb.POLICIES,
         *elasticache.POLICIES,
         *backup.POLICIES,
+        *backup_safety.POLICIES,
         *sns.POLICIES,
         *cloudwatch.POLICIES,
         *route53.POLICIES,

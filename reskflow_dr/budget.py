@@ -295,8 +295,10 @@ def _rule_landings(
     yield direct
     for action in rule.get("copyActions") or []:
         dest, region = _vault_of(str(action.get("destinationVaultArn", "")))
+        # A copy within the region is the isolated (air-gapped or other-account) copy.
+        kind = "isolated copy" if region == direct.vault_region else "copy"
         yield replace(
-            direct, name=f"{direct.name} copy", vault=dest, vault_region=region, copy=True
+            direct, name=f"{direct.name} {kind}", vault=dest, vault_region=region, copy=True
         )
 
 

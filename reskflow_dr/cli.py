@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import shtab
 
 from infra.settings import ConfigError, config_reference_markdown
-from reskflow_dr import drill_cli, graph, jsonio, policy_config, render
+from reskflow_dr import drill_cli, graph, jsonio, policy_config, render, restore_cli
 from reskflow_dr.engine import Plan, ProgramError, run_program
 from reskflow_dr.errors import (
     EXIT_INTERNAL,
@@ -182,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     drill_cli.add_parsers(add, stack_options, set_option, json_option)
+    restore_cli.add_parser(add, stack_options, json_option)
 
     c = add("completion", "print a shell completion script (bash or zsh)")
     c.add_argument("shell", choices=("bash", "zsh"))
@@ -314,6 +315,9 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return cmd_graph(args, root)
     if args.command in drill_cli.COMMANDS:
         return drill_cli.run(args, root, stacks_of)
+    if args.command == "restore":
+        (stack,) = stacks_of(args, False)
+        return restore_cli.run(args, root, stack)
     return fail(f"usage error: unknown command {args.command!r}", EXIT_USAGE)
 
 

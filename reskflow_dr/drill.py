@@ -40,16 +40,16 @@ from infra.settings import (
     ROLE_KEY,
     SUPPORTED_REGIONS,
 )
-from reskflow_dr import batch
+from reskflow_dr import batch, drill_corruption
 from reskflow_dr import budget as budget_mod
 from reskflow_dr.diff import Finding, PlanDiff, Verdict, diff_plans, verdict
 from reskflow_dr.engine import Plan, run_program
 from reskflow_dr.preview import ROOT, preview, settings_of, validated
 from reskflow_dr.stackfiles import StackConfig, UsageError, known_stacks, load_stack
 
-Scenario = Literal["failover", "failback", "disaster"]
-SCENARIOS: tuple[Scenario, ...] = ("failover", "failback", "disaster")
-StepKind = Literal["gate", "activate", "config", "refresh", "up", "after"]
+Scenario = Literal["failover", "failback", "disaster", "corruption"]
+SCENARIOS: tuple[Scenario, ...] = ("failover", "failback", "disaster", "corruption")
+StepKind = Literal["gate", "restore", "activate", "config", "refresh", "up", "after"]
 DEFAULT_TRAFFIC_MODE: TrafficMode = "arc"
 """The traffic switch's mode until the stacks declare it in config (docs/traffic-switch.md)."""
 ROLE, PEER_ROLE, PEER_LOST = ROLE_KEY.name, PEER_ROLE_KEY.name, PEER_LOST_KEY.name
@@ -248,6 +248,8 @@ def _configs(
 def transition(scenario: Scenario, root: Path = ROOT) -> Transition:
     pair = stack_pair(root)
     config = _configs(root, pair)
+    if scenario == "corruption":
+        return _corruption(pair, config, root)
     home_active = config[pair.home][ROLE] == "active"
     away_active = config[pair.away][ROLE] == "active"
     if scenario in ("failover", "disaster") and away_active:
@@ -267,6 +269,46 @@ def transition(scenario: Scenario, root: Path = ROOT) -> Transition:
     else:
         return _failback(pair, config, root)
     return Transition(scenario, pair, move, (), config, tuple(changes_for(move, config)))
+
+
+def _corruption(pair: Pair, config: dict[str, dict[str, str]], root: Path) -> Transition:
+    stack, generation, values = drill_corruption.corruption_changes(
+        root, pair.home, pair.away, config
+    )
+    changes = tuple(ConfigChange(stack, k, v) for k, v in values)
+    note = (
+        f"{stack}'s PostgreSQL is restored into generation {generation} (reskflow-dr restore); "
+        "no role moves; the peer's replica still follows the retained instance until it is "
+        "rebuilt from the restored one"
+    )
+    return Transition("corruption", pair, Move(stack, None), (), config, changes, note)
+
+
+def _corruption_runbook(t: Transition) -> list[Step]:
+    """Restore the active PostgreSQL to its last good time into the next generation, then adopt
+    it. ``--execute`` does not run this scenario: the restore time is a person's decision."""
+    stack = t.move.promote
+    generation = int(next(c.value for c in t.changes if c.key == DB_GENERATION_KEY.name))
+    source = "Database Corruption quick reference; Recovery Procedures (point-in-time recovery)"
+    restore = drill_corruption.restore_command(stack, generation)
+    return [
+        Step(
+            f"Restore PostgreSQL into generation {generation} and validate it",
+            "restore",
+            source,
+            (restore,),
+            "reskflow-dr restore exits 0 (the restored instance answers and is encrypted)",
+            stack,
+        ),
+        _config_step(t),
+        _up(
+            stack,
+            f"Adopt generation {generation} on {stack}; the old one is fenced and retained",
+            source,
+            "ready",
+            False,
+        ),
+    ]
 
 
 def _failback(pair: Pair, config: dict[str, dict[str, str]], root: Path) -> Transition:
@@ -422,6 +464,8 @@ def runbook(
 ) -> list[Step]:
     """The ordered steps. ``workflow``: the Region switch plan's rows (render_workflows);
     ``refresh``: per stack, the data stores to read back (default: the whole stack)."""
+    if t.scenario == "corruption":
+        return _corruption_runbook(t)
     refresh = refresh or {}
     promote, demote = t.move.promote, t.move.demote
     lost = t.move.peer_lost
@@ -574,7 +618,8 @@ def run(
     for i, (stack, target) in enumerate(jobs, 1):
         region = t.pair.regions[stack]
         if target and stack not in (t.move.promote, t.move.demote):
-            progress(f"[{i}/{len(jobs)}] {stack} ({region}) is lost: its stack is not touched")
+            why = "is not changed by this drill" if t.scenario == "corruption" else "is lost"
+            progress(f"[{i}/{len(jobs)}] {stack} ({region}) {why}: its stack is not touched")
             continue
         which = "target" if target else "current"
         progress(f"[{i}/{len(jobs)}] previewing {stack} ({region}) with its {which} config")

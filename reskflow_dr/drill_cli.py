@@ -150,14 +150,26 @@ def activator(
 
 
 def cmd_drill(args: argparse.Namespace, root: Path) -> int:
+    if args.scenario == "corruption" and args.execute:
+        raise UsageError(
+            "drill corruption --execute: not run by the program (the restore time is a "
+            "person's decision); run the runbook's `reskflow-dr restore` step, then its "
+            "config and up steps"
+        )
     t = drill.transition(args.scenario, root)
     regions, move = t.pair.regions, t.move
     demoted = f", {move.demote} ({regions[move.demote]}) passive" if move.demote else ""
     lost = " - peer declared lost" if move.peer_lost else ""
-    print(
-        f"Drill {args.scenario}: {move.promote} ({regions[move.promote]}) becomes active"
-        f"{demoted}{lost}"
-    )
+    if args.scenario == "corruption":
+        print(
+            f"Drill corruption: {move.promote} ({regions[move.promote]}) restores its "
+            "PostgreSQL to a time before the corruption; no role moves"
+        )
+    else:
+        print(
+            f"Drill {args.scenario}: {move.promote} ({regions[move.promote]}) becomes active"
+            f"{demoted}{lost}"
+        )
     report = drill.run(args.scenario, args.set, root=root, progress=lines(args.quiet), t=t)
     print(render_report(report, with_runbook=not args.quiet))
     if args.json:

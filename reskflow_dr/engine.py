@@ -16,6 +16,7 @@ import logging
 import runpy
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -125,7 +126,23 @@ def sanitize(value: Any) -> Any:
         return value
     if isinstance(value, pulumi.Resource):
         return "[resource]"
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return _asset(value)
     return str(value)
+
+
+def _asset(value: pulumi.Asset | pulumi.Archive) -> dict[str, Any]:
+    """A deterministic description of a Lambda code asset (its repr holds a memory address)."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assets": {k: sanitize(v) for k, v in sorted(value.assets.items())}}
+    if isinstance(value, (pulumi.FileArchive, pulumi.FileAsset)):
+        path = Path(value.path).resolve()
+        root = Path(__file__).resolve().parent.parent
+        shown = path.relative_to(root) if path.is_relative_to(root) else path
+        return {"path": shown.as_posix()}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    return {"asset": type(value).__name__}
 
 
 class RecordingMonitor(MockMonitor):

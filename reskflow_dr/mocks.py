@@ -188,6 +188,7 @@ def _by_arn(ctx: ResourceContext) -> State:
 
 _LATER_TIERS: dict[str, Derive] = {
     "aws:backup/vault:Vault": _backup_vault,
+    "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault": _backup_vault,
     "aws:backup/vaultPolicy:VaultPolicy": _backup_vault_child,
     "aws:backup/vaultLockConfiguration:VaultLockConfiguration": _backup_vault_child,
     "aws:backup/plan:Plan": _backup_plan,

@@ -21,6 +21,14 @@ def vault_arn(region: str) -> str:
     return f"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:reskflow-dr-{region}"
 
 
+def airgapped_arn(region: str) -> str:
+    return f"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:reskflow-dr-{region}-airgapped"
+
+
+def copies(*pairs: tuple[str, int]) -> list[dict[str, Any]]:
+    return [{"destinationVaultArn": a, "lifecycle": {"deleteAfter": d}} for a, d in pairs]
+
+
 @pytest.fixture(scope="module")
 def plans() -> dict[str, Plan]:
     return {stack: preview(stack) for stack in ("prod", "dr")}
@@ -55,14 +63,15 @@ def test_plan_rules_schedules_retentions_and_peer_copies(
         "startWindow": 60,
         "completionWindow": 480,
     }
-    peer_vault = vault_arn(PEER[stack])
+    peer_vault, isolated = vault_arn(PEER[stack]), airgapped_arn(REGION[stack])
     assert rules == {
         "continuous": {
             **common,
             "ruleName": "continuous",
             "schedule": "cron(0 3 ? * * *)",
             "enableContinuousBackup": True,
-            "lifecycle": {"deleteAfter": 1},
+            # AWS Backup applies this to the instance's automated backups: the engine's 7 days.
+            "lifecycle": {"deleteAfter": 7},
         },
         "daily": {
             **common,
@@ -70,7 +79,7 @@ def test_plan_rules_schedules_retentions_and_peer_copies(
             "schedule": "cron(0 5 ? * * *)",
             "enableContinuousBackup": False,
             "lifecycle": {"deleteAfter": 7},
-            "copyActions": [{"destinationVaultArn": peer_vault, "lifecycle": {"deleteAfter": 7}}],
+            "copyActions": copies((peer_vault, 7), (isolated, 7)),
         },
         "weekly": {
             **common,
@@ -78,7 +87,7 @@ def test_plan_rules_schedules_retentions_and_peer_copies(
             "schedule": "cron(0 5 ? * SUN *)",
             "enableContinuousBackup": False,
             "lifecycle": {"deleteAfter": 28},
-            "copyActions": [{"destinationVaultArn": peer_vault, "lifecycle": {"deleteAfter": 28}}],
+            "copyActions": copies((peer_vault, 28), (isolated, 28)),
         },
     }
 
@@ -98,11 +107,13 @@ def test_retentions_and_copy_retentions_come_from_config(plan_of: PlanOf) -> Non
     assert rules["weekly"]["copyActions"][0]["lifecycle"] == {"deleteAfter": 35}
 
 
-def test_no_copies_before_the_peer_vault_exists(plan_of: PlanOf) -> None:
+def test_only_the_isolated_copy_before_the_peer_vault_exists(plan_of: PlanOf) -> None:
     plan = plan_of("prod", "reskflow:peerDeployed=false")
-    rules = named(plan, "backup-plan").inputs["rules"]
-    assert [r["ruleName"] for r in rules] == ["continuous", "daily", "weekly"]
-    assert all("copyActions" not in r for r in rules)
+    rules = {r["ruleName"]: r for r in named(plan, "backup-plan").inputs["rules"]}
+    assert list(rules) == ["continuous", "daily", "weekly"]
+    assert "copyActions" not in rules["continuous"]
+    assert rules["daily"]["copyActions"] == copies((airgapped_arn("us-east-1"), 7))
+    assert rules["weekly"]["copyActions"] == copies((airgapped_arn("us-east-1"), 28))
 
 
 @pytest.mark.parametrize("stack", ["prod", "dr"])
@@ -216,6 +227,7 @@ def test_daily_restore_test_of_a_random_recovery_point(plans: dict[str, Plan], s
     selections = plans[stack].of_type("aws:backup/restoreTestingSelection:RestoreTestingSelection")
     assert {s.inputs["protectedResourceType"]: s.inputs["name"] for s in selections} == {
         "RDS": "rds_tagged",
+        "DocumentDB": "documentdb_tagged",
         "S3": "s3_tagged",
     }
     for s in selections:
@@ -312,7 +324,12 @@ BAD_BACKUP_CONFIG = [
         "reskflow:vaultLock.minRetentionDays = 30",
         "must not exceed maxRetentionDays (20)",
     ),
-    ("reskflow:vaultLock={minRetentionDays: 2}", "minRetentionDays = 2", "continuous"),
+    ("reskflow:vaultLock={minRetentionDays: 8}", "minRetentionDays = 8", "at most 7"),
+    (
+        "reskflow:backup={continuousDays: 6}",
+        "reskflow:backup.continuousDays = 6",
+        "at least 7 (postgres.backupRetentionDays)",
+    ),
     ("reskflow:vaultLock={maxRetentionDays: 27}", "maxRetentionDays = 27", "at least 28"),
     ("reskflow:vaultLock={mode: compliance}", "changeableForDays = (not set)", "3 to 365"),
     (

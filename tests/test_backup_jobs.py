@@ -134,7 +134,6 @@ def backups_bucket_tiers(p: Any) -> dict[str, str]:
     [
         (("prod",), "GLACIER_IR"),
         (("dr",), "GLACIER_IR"),
-        (("prod", "reskflow:weeklyBackupStorageClass=GLACIER"), "GLACIER"),
     ],
 )
 def test_every_upload_satisfies_the_backups_bucket_policy(
@@ -216,6 +215,15 @@ def test_each_role_writes_only_its_own_prefix_with_the_regional_key(job: str) ->
     kms = statements["EncryptWithRegionalKey"]
     assert kms["Resource"] == p.outputs["kmsKeyArn"]
     assert kms["Condition"]["StringEquals"] == {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+    if job.endswith("weekly"):
+        assert statements["LockOwnUploads"] == {
+            "Sid": "LockOwnUploads",
+            "Effect": "Allow",
+            "Action": "s3:PutObjectRetention",
+            "Resource": f"arn:aws:s3:::reskflow-123456789012-backups-us-east-1/{prefix}/*",
+        }
+    else:
+        assert "LockOwnUploads" not in statements
     metric = statements["RecordSuccess"]
     assert metric["Condition"] == {"StringEquals": {"cloudwatch:namespace": "ReskFlow/Backups"}}
     for s in statements.values():
@@ -316,6 +324,10 @@ def test_a_good_run_uploads_with_the_required_headers_and_records_success(
 ) -> None:
     assert run_step(sandbox, job, "dump")[0] == 0
     assert (sandbox["work"] / "status").read_text() == "ok\n"
+    out = sandbox["work"] / "out"
+    out.mkdir(exist_ok=True)
+    for name in ("reskflow.dump", "globals.sql"):  # the stub tools write nothing
+        (out / name).write_text("x")
     code, calls = run_step(sandbox, job, "upload")
     assert code == 0, calls
     env = plain_env(step(plan(*ALL), job, "upload"))
@@ -324,8 +336,22 @@ def test_a_good_run_uploads_with_the_required_headers_and_records_success(
     assert copy == (
         f"aws s3 cp {sandbox['work']}/out/ s3://{env['BACKUP_BUCKET']}/{env['BACKUP_PREFIX']}/"
         f"{stamp}/ --recursive --only-show-errors --storage-class {env['STORAGE_CLASS']} "
-        f"--sse aws:kms --sse-kms-key-id {env['KMS_KEY_ARN']}"
+        f"--sse aws:kms --sse-kms-key-id {env['KMS_KEY_ARN']} --checksum-algorithm SHA256"
     )
+    locks = [c for c in calls if c.startswith("aws s3api put-object-retention")]
+    if job.endswith("weekly"):
+        # The weekly fulls outlast the bucket's 7-day default: 28 days, set per uploaded file.
+        assert (env["LOCK_DAYS"], env["LOCK_MODE"]) == ("28", "GOVERNANCE")
+        prefix = f"--bucket {env['BACKUP_BUCKET']} --key {env['BACKUP_PREFIX']}/{stamp}"
+        assert [c.split(" --retention ")[0] for c in locks] == [
+            f"aws s3api put-object-retention {prefix}/globals.sql",
+            f"aws s3api put-object-retention {prefix}/reskflow.dump",
+        ]
+        for call in locks:
+            assert " --retention Mode=GOVERNANCE,RetainUntilDate=20" in call
+    else:
+        assert "LOCK_DAYS" not in env
+        assert locks == []
     assert any(c.startswith("aws cloudwatch put-metric-data") and job in c for c in calls)
     assert not [c for c in calls if "sns publish" in c]
 

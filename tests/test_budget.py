@@ -208,6 +208,8 @@ def test_real_stacks(plan_of: PlanOf) -> None:
         "backup restore (weekly)": (None, 604800.0),
         "backup restore (daily copy)": (None, 86400.0),
         "backup restore (weekly copy)": (None, 604800.0),
+        "backup restore (daily isolated copy)": (None, 86400.0),
+        "backup restore (weekly isolated copy)": (None, 604800.0),
     }
 
 

@@ -57,7 +57,7 @@ def test_version() -> None:
         (
             ["drill", "sideways"],
             "reskflow-dr drill: usage error: argument scenario: invalid choice: 'sideways' "
-            "(choose from 'failover', 'failback', 'disaster') (see --help)",
+            "(choose from 'failover', 'failback', 'disaster', 'corruption') (see --help)",
         ),
         (
             ["rto-rpo", "dr", "--json"],

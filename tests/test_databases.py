@@ -173,6 +173,11 @@ def test_promotion_removes_the_source_and_keeps_the_identifier(plan_of: PlanOf) 
         "masterUserSecretKmsKeyId": (None, DR_KEY),
         "skipFinalSnapshot": (True, False),
         "finalSnapshotIdentifier": (None, "reskflow-postgres-g2-final"),
+        # The promoted primary joins the backup selection (a replica is never selected).
+        "tags": (
+            {**before.inputs["tags"], "reskflow:backup": "replica-excluded"},
+            {**before.inputs["tags"], "reskflow:backup": "dr"},
+        ),
         # Ignored by the engine (ignoreChanges): RDS would replace the instance for them.
         "username": (None, "reskflow_admin"),
         "dbName": (None, "reskflow"),
@@ -429,7 +434,12 @@ def test_every_data_store_is_protected_retained_and_tagged(
         r.name for r in stores if not (r.options["protect"] and r.options["retainOnDelete"])
     ] == []
     tagged = [r for r in stores if r.type in (*TAGGABLE, "aws:docdb/cluster:Cluster")]
-    assert {r.inputs["tags"]["reskflow:backup"] for r in tagged} == {"dr"}
+    replicas = {r.name for r in tagged if r.inputs.get("replicateSourceDb")}
+    assert {r.inputs["tags"]["reskflow:backup"] for r in tagged if r.name not in replicas} == {"dr"}
+    # Read replicas are left out of the backup selection (docs/backups.md).
+    assert {r.inputs["tags"]["reskflow:backup"] for r in tagged if r.name in replicas} <= {
+        "replica-excluded"
+    }
 
 
 def test_exports_for_the_peer_and_operators(plan_of: PlanOf) -> None:

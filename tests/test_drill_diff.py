@@ -244,7 +244,7 @@ def test_promoting_the_real_dr_stack_updates_the_replica_in_place(plan_of: PlanO
     assert "identifier" not in changes
     v = verdict([d])
     # five buckets, the replica key, the vault, PostgreSQL, Redis and DocumentDB resources
-    assert v.safe and v.checked == 12
+    assert v.safe and v.checked == 14  # + the air-gapped vault and the Object Lock configuration
 
 
 def test_renaming_every_bucket_on_todays_stack_is_unsafe(plan_of: PlanOf) -> None:

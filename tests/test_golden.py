@@ -26,6 +26,7 @@ COMMANDS: dict[str, list[str]] = {
     "drill-failover.json": ["drill", "failover", "--quiet"],
     "drill-failback.json": ["drill", "failback", "--quiet"],
     "drill-disaster.json": ["drill", "disaster", "--quiet"],
+    "drill-corruption.json": ["drill", "corruption", "--quiet"],
     "rto-rpo-dr.json": ["rto-rpo", "dr"],
 }
 

@@ -88,7 +88,9 @@ def cross_region_references(plans: Sequence[Plan]) -> list[tuple[End, End]]:
             for rule in r.inputs["rules"]:
                 for copy in rule.get("copyActions", []):
                     source = vaults[rule["targetVaultName"]]
-                    dest = vaults[copy["destinationVaultArn"].rsplit(":", 1)[-1]]
+                    dest = vaults.get(copy["destinationVaultArn"].rsplit(":", 1)[-1])
+                    if dest is None:  # the air-gapped vault, in the same region: no arrow
+                        continue
                     pairs.append(((source.region, source.name), (dest.region, dest.name)))
     return [(a, b) for a, b in pairs if a[0] != b[0]]
 

@@ -93,7 +93,7 @@ def test_one_function_and_role_per_action(region: str) -> None:
             "memorySize": 256,
             "environment": {"variables": {CONFIG_ENV: config(fence_id(region)).to_json()}},
         }
-        assert f.inputs["code"].startswith("<pulumi.asset.AssetArchive")
+        assert f.inputs["code"] == {"assets": {"failover_steps": {"path": "failover_steps"}}}
         assert f.options["dependsOn"] == [policies[f"steps-{dashed}-policy"].urn]
         assert f.region == region
         assert roles[f"steps-{dashed}-role"].inputs["name"] == role_name

@@ -115,7 +115,7 @@ def test_bucket_policies_deny_plain_http_and_other_encryptions(
 
 
 def test_backup_tiers_are_enforced_at_upload(plan_of: PlanOf) -> None:
-    plan = plan_of("prod", "reskflow:weeklyBackupStorageClass=GLACIER")
+    plan = plan_of("prod")
     arn = f"arn:aws:s3:::{bucket('prod', 'backups')}"
     doc = policy_doc(named(plan, "s3-backups-policy"))
     daily = _statement(doc, "DenyWrongTierDailyIncrementals")
@@ -127,7 +127,7 @@ def test_backup_tiers_are_enforced_at_upload(plan_of: PlanOf) -> None:
     }
     assert weekly["Resource"] == f"{arn}/weekly/*"
     assert weekly["Condition"] == {
-        "StringNotEquals": {"s3:x-amz-storage-class": "GLACIER"},
+        "StringNotEquals": {"s3:x-amz-storage-class": "GLACIER_IR"},
         "Null": {"s3:x-amz-storage-class": "false"},
     }
     other = policy_doc(named(plan, "s3-uploads-policy"))
@@ -154,7 +154,8 @@ def test_lifecycle_matches_the_seed_and_never_transitions(stack_plan: tuple[str,
         "uploads": {"expire-uploads": ("", 90, 30)},
         "logs": {"expire-logs": ("", 30, 30)},
         "config": {},
-        "backups": {"daily-incrementals": ("daily/", 7, 1), "weekly-fulls": ("weekly/", 28, 1)},
+        # A deleted dump stays recoverable (as a noncurrent version) for 30 days.
+        "backups": {"daily-incrementals": ("daily/", 7, 30), "weekly-fulls": ("weekly/", 28, 30)},
         "blockchain": {"expire-noncurrent": ("", None, 30)},
     }
     for store, rules in expected.items():

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from infra.settings import backup_safety
+from infra.settings.backup_safety import (
+    IsolatedCopySettings,
+    ObjectLockSettings,
+    parse_isolated_copy,
+    parse_object_lock,
+)
 from infra.settings.core import PROJECT, RTO_MINUTES, ConfigError, Key
 from infra.settings.parse import choice, fields_of, whole
 from infra.settings.storage import VaultLockMode
@@ -24,7 +31,7 @@ class VaultLockSettings:
 class BackupSettings:
     """AWS Backup plan retentions in days (seed: "Backup Strategy Overview") and its targets."""
 
-    continuous_days: int = 1
+    continuous_days: int = 7
     daily_days: int = 7
     weekly_days: int = 28
     daily_copy_days: int = 7
@@ -32,6 +39,8 @@ class BackupSettings:
     copy_region: str = ""
     restore_time_target_minutes: int = RTO_MINUTES
     lock: VaultLockSettings = field(default_factory=VaultLockSettings)
+    isolated: IsolatedCopySettings = field(default_factory=IsolatedCopySettings)
+    object_lock: ObjectLockSettings = field(default_factory=ObjectLockSettings)
 
     @property
     def job_retentions(self) -> tuple[int, ...]:
@@ -70,14 +79,27 @@ RECOVERY_POINT_MAX_DAYS = 36500
 GRACE_DAYS = (3, 365)
 
 
-def parse_backup(raw: str | None, lock_raw: str | None, region: str, peer: str) -> BackupSettings:
+#: The seed's continuous backup keeps 24 hours; the default (7) follows the engines' own
+#: retention instead (see :func:`backup_safety.continuous_covers_engine`).
+SEED_CONTINUOUS_DAYS = 1
+
+
+def parse_backup(
+    raw: str | None,
+    lock_raw: str | None,
+    region: str,
+    peer: str,
+    isolated_raw: str | None = None,
+    object_lock_raw: str | None = None,
+    account_id: str = "",
+) -> BackupSettings:
     key = BACKUP_KEY.name
     values = fields_of(key, raw, _BACKUP_FIELDS)
     seed = BackupSettings()
     for name, py in _BACKUP_FIELDS.items():
         if py.endswith("_days") and py in values:
             high = CONTINUOUS_MAX_DAYS if py == "continuous_days" else RECOVERY_POINT_MAX_DAYS
-            floor = getattr(seed, py)
+            floor = SEED_CONTINUOUS_DAYS if py == "continuous_days" else getattr(seed, py)
             values[py] = whole(
                 f"{key}.{name}",
                 values[py],
@@ -109,7 +131,12 @@ def parse_backup(raw: str | None, lock_raw: str | None, region: str, peer: str) 
             "minutes",
         )
     backup = BackupSettings(**values)
-    return replace(backup, lock=_vault_lock(lock_raw, backup))
+    return replace(
+        backup,
+        lock=_vault_lock(lock_raw, backup),
+        isolated=parse_isolated_copy(isolated_raw, region, account_id),
+        object_lock=parse_object_lock(object_lock_raw),
+    )
 
 
 def _vault_lock(raw: str | None, backup: BackupSettings) -> VaultLockSettings:
@@ -165,7 +192,7 @@ def _check_lock_window(key: str, lock: VaultLockSettings, retentions: tuple[int,
             f"{key}.minRetentionDays",
             lock.min_retention_days,
             f"at most {min(retentions)}: the vault would refuse recovery points kept "
-            f"{min(retentions)} days (continuous backups)",
+            f"{min(retentions)} days (the shortest job retention)",
         )
     if lock.max_retention_days < max(retentions):
         raise ConfigError(
@@ -184,7 +211,9 @@ BACKUP_KEY = Key(
     f"{PROJECT}:backup",
     "object",
     "seed values",
-    "AWS Backup retentions in days: `continuousDays` (1, AWS allows 1-35), `dailyDays` (7), "
+    "AWS Backup retentions in days: `continuousDays` (7, AWS allows 1-35; at least "
+    "`postgres.backupRetentionDays`, because AWS Backup's continuous backups of RDS are the "
+    "instance's automated backups and get this retention), `dailyDays` (7), "
     "`weeklyDays` (28), `dailyCopyDays` (7), `weeklyCopyDays` (28): the copies go to the "
     "vault in `copyRegion` (the peer region; a same-region copy is not offsite). None may be "
     "below the seed's value. `restoreTimeTargetMinutes` (15, the RTO) is the Audit Manager "
@@ -199,7 +228,7 @@ VAULT_LOCK_KEY = Key(
     "`{mode: governance, minRetentionDays: 1, maxRetentionDays: 35}`",
     "Vault Lock of the regional vault: `mode` `governance` (removable with IAM permission), "
     "`compliance` (immutable after `changeableForDays`, 3-365, which it requires) or `none`. "
-    "`minRetentionDays` must not exceed the shortest job retention (continuous: 1) and "
+    "`minRetentionDays` must not exceed the shortest job retention (7 by default) and "
     "`maxRetentionDays` must cover the longest, or AWS Backup fails those jobs.",
     fields=tuple(_LOCK_FIELDS),
 )
@@ -208,4 +237,5 @@ VAULT_LOCK_KEY = Key(
 KEYS: tuple[Key, ...] = (
     BACKUP_KEY,
     VAULT_LOCK_KEY,
+    *backup_safety.KEYS,
 )

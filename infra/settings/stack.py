@@ -10,6 +10,12 @@ from pulumi.runtime.config import get_config_secret_keys_env, is_config_secret
 
 from infra.settings.alarms import ALARM_WEBHOOK_URL_KEY, ALARMS_KEY, AlarmSettings, parse_alarms
 from infra.settings.backup import BACKUP_KEY, VAULT_LOCK_KEY, BackupSettings, parse_backup
+from infra.settings.backup_safety import (
+    ISOLATED_COPY_KEY,
+    OBJECT_LOCK_KEY,
+    continuous_covers_engine,
+    weekly_class_replicates,
+)
 from infra.settings.core import (
     ACCOUNT_ID_KEY,
     ACCOUNT_ID_RE,
@@ -236,7 +242,15 @@ def load_settings(
         ),
         tags=parse_tags(get(TAGS_KEY.name)),
         aws_profile=get(AWS_PROFILE_KEY.name) or None,
-        backup=parse_backup(get(BACKUP_KEY.name), get(VAULT_LOCK_KEY.name), region, peer_region),
+        backup=parse_backup(
+            get(BACKUP_KEY.name),
+            get(VAULT_LOCK_KEY.name),
+            region,
+            peer_region,
+            get(ISOLATED_COPY_KEY.name),
+            get(OBJECT_LOCK_KEY.name),
+            account_id,
+        ),
         alarms=parse_alarms(
             get(ALARMS_KEY.name),
             get(ALARM_WEBHOOK_URL_KEY.name) or None,
@@ -259,6 +273,12 @@ def load_settings(
         ),
     )
     dump_images_not_older(settings)
+    weekly_class_replicates(WEEKLY_BACKUP_STORAGE_CLASS_KEY.name, weekly)
+    continuous_covers_engine(
+        BACKUP_KEY.name,
+        settings.backup.continuous_days,
+        settings.database.postgres.backup_retention_days,
+    )
     for store in settings.stores:
         for r in (region, peer_region):
             validate_bucket_name(BUCKET_PREFIX_KEY.name, settings.bucket_name(store.key, r))

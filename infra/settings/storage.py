@@ -61,8 +61,21 @@ def store_catalog(retention: Retention, weekly_storage_class: str) -> tuple[Stor
             "Database dumps: daily incrementals under daily/ written as STANDARD_IA and kept "
             "7 days, weekly fulls under weekly/ written in a Glacier tier and kept 4 weeks.",
             (
-                Expiry("daily-incrementals", "daily/", r.daily_backups_days, 1, "STANDARD_IA"),
-                Expiry("weekly-fulls", "weekly/", r.weekly_backups_days, 1, weekly_storage_class),
+                # A deleted dump (delete marker) stays recoverable for noncurrentVersionsDays.
+                Expiry(
+                    "daily-incrementals",
+                    "daily/",
+                    r.daily_backups_days,
+                    r.noncurrent_versions_days,
+                    "STANDARD_IA",
+                ),
+                Expiry(
+                    "weekly-fulls",
+                    "weekly/",
+                    r.weekly_backups_days,
+                    r.noncurrent_versions_days,
+                    weekly_storage_class,
+                ),
             ),
         ),
         StoreSpec(
@@ -198,8 +211,8 @@ WEEKLY_BACKUP_STORAGE_CLASS_KEY = Key(
     f"{PROJECT}:weeklyBackupStorageClass",
     "string",
     "`GLACIER_IR`",
-    "Tier weekly full backups are written in: `GLACIER_IR` (millisecond restore) or "
-    "`GLACIER` (Flexible Retrieval, restores take minutes to hours). Both bill 90 days.",
+    "Tier weekly full backups are written in: `GLACIER_IR` (millisecond restore, bills 90 "
+    "days). `GLACIER` is refused: S3 Replication does not replicate objects stored in it.",
     choices=WEEKLY_STORAGE_CLASSES,
     pulumi_default="GLACIER_IR",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.alarms import AlarmSpec
 from components.backup import (
     AuditTargets,
     BackupProtection,
@@ -13,7 +14,13 @@ from components.backup import (
     BackupVaultArgs,
     VaultLock,
 )
+from components.backup_isolation import AirGappedVault, AirGappedVaultArgs
 from components.common import BACKUP_TAG_KEY, BACKUP_TAG_VALUE
+from components.restore_validation import (
+    RestoreValidation,
+    RestoreValidationArgs,
+    restore_alarms,
+)
 from infra.settings import StackSettings
 from infra.tiers.encryption import Encryption
 
@@ -54,6 +61,8 @@ def build_backups(
         BackupVaultArgs(settings.vault_name(settings.region), key.key_arn, lock),
         opts=regional,
     )
+    isolated_arn = _isolated_vault(settings, regional)
+    iso = b.isolated
     BackupProtection(
         "backup",
         BackupProtectionArgs(
@@ -66,10 +75,18 @@ def build_backups(
             rules=[
                 BackupRule("continuous", CONTINUOUS_SCHEDULE, b.continuous_days, continuous=True),
                 BackupRule(
-                    "daily", DAILY_SCHEDULE, b.daily_days, copy_days=copy(b.daily_copy_days)
+                    "daily",
+                    DAILY_SCHEDULE,
+                    b.daily_days,
+                    copy_days=copy(b.daily_copy_days),
+                    isolated_days=iso.daily_days,
                 ),
                 BackupRule(
-                    "weekly", WEEKLY_SCHEDULE, b.weekly_days, copy_days=copy(b.weekly_copy_days)
+                    "weekly",
+                    WEEKLY_SCHEDULE,
+                    b.weekly_days,
+                    copy_days=copy(b.weekly_copy_days),
+                    isolated_days=iso.weekly_days,
                 ),
             ],
             selection_tag=(BACKUP_TAG_KEY, BACKUP_TAG_VALUE),
@@ -80,8 +97,55 @@ def build_backups(
                 max_restore_minutes=b.restore_time_target_minutes,
             ),
             lock=lock,
+            isolated_vault_arn=isolated_arn,
             start_window_minutes=BACKUP_START_WINDOW_MINUTES,
         ),
         opts=regional,
     )
+    RestoreValidation(
+        "restore-validation",
+        RestoreValidationArgs(
+            region=settings.region,
+            name_prefix=f"{settings.project}-dr",
+            restore_time_target_minutes=b.restore_time_target_minutes,
+            log_kms_key_arn=key.key_arn,
+        ),
+        settings.account_id,
+        opts=regional,
+    )
     return vault
+
+
+def backup_alarms(settings: StackSettings) -> list[AlarmSpec]:
+    """Restore tests that fail validation or take longer than the RTO target."""
+    return restore_alarms(settings.backup.restore_time_target_minutes)
+
+
+def isolated_vault_name(settings: StackSettings) -> str:
+    """Name of the region's logically air-gapped vault."""
+    return f"{settings.vault_name(settings.region)}-airgapped"
+
+
+def _isolated_vault(
+    settings: StackSettings, regional: pulumi.ResourceOptions
+) -> pulumi.Input[str] | None:
+    """The copy destination that survives a compromised account, or None (``mode: none``)."""
+    iso = settings.backup.isolated
+    if iso.mode == "none":
+        pulumi.log.warn(
+            "isolatedCopy.mode is none: every backup stays in this account, so anyone holding "
+            "its keys can destroy the data and all of its copies"
+        )
+        return None
+    if iso.mode == "account":
+        return iso.vault_arn
+    vault = AirGappedVault(
+        "backup-airgapped",
+        AirGappedVaultArgs(
+            vault_name=isolated_vault_name(settings),
+            min_retention_days=min(iso.retentions),
+            max_retention_days=max(iso.retentions),
+        ),
+        opts=regional,
+    )
+    return vault.vault_arn

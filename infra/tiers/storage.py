@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
 from components.replication import BucketReplication, BucketReplicationArgs, ReplicatedPair
-from components.storage import SecureBucket, SecureBucketArgs
+from components.storage import ObjectLock, SecureBucket, SecureBucketArgs
 from infra.settings import REPLICATION_TIME_MINUTES, StackSettings
 from infra.tiers.encryption import Encryption
 
@@ -17,6 +18,28 @@ class Storage:
     buckets: dict[str, SecureBucket]
     replication: BucketReplication | None
     """None until the peer's buckets exist (``peerDeployed``)."""
+
+
+#: The store holding the database dumps: Object Lock in both regions (replicating locked
+#: objects needs Object Lock on the destination as well).
+LOCKED_STORE = "backups"
+
+
+def _object_lock(settings: StackSettings, store: str) -> ObjectLock | None:
+    """Daily dumps are locked by the bucket default; the weekly job extends its own dumps."""
+    if store != LOCKED_STORE:
+        return None
+    return ObjectLock(settings.backup.object_lock.mode, settings.retention.daily_backups_days)
+
+
+def weekly_lock(settings: StackSettings, tier: str) -> dict[str, Any]:
+    """Object Lock a dump job sets itself: the weekly fulls outlast the bucket's daily default."""
+    if tier != "weekly":
+        return {}
+    return {
+        "lock_days": settings.retention.weekly_backups_days,
+        "lock_mode": settings.backup.object_lock.mode,
+    }
 
 
 def build_storage(
@@ -33,6 +56,7 @@ def build_storage(
                 store=store.key,
                 expiries=store.expiries,
                 incomplete_multipart_days=settings.retention.incomplete_multipart_days,
+                object_lock=_object_lock(settings, store.key),
             ),
             opts=regional,
         )

@@ -21,6 +21,7 @@ from infra.providers import kubernetes_provider
 from infra.settings import StackSettings
 from infra.settings.failover import serves_traffic
 from infra.settings.workloads import CLUSTER_OIDC_PROVIDER_ARN_KEY
+from infra.tiers.storage import weekly_lock
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def backup_job_specs(settings: StackSettings) -> list[BackupJobSpec]:
             schedule=schedule,
             image=w.backup_images.for_engine(DUMPS[name].engine),
             storage_class=storage_classes[DUMPS[name].tier],
+            **weekly_lock(settings, DUMPS[name].tier),
         )
         for name, schedule in w.backup_schedules.items()
     ]

@@ -114,6 +114,8 @@ def _check_copy_region(plan: Res, cfg: Mapping[str, Any], out: Findings) -> None
                 in_peer += 1
             elif arn_region(arn) in peers:
                 in_peer += 1
+            elif arn_region(arn) == region:
+                continue  # the isolated copy: reskflow-backup-isolated-copy judges it
             else:
                 out.fail(f"{label}: copies to {arn}, not a vault in {' or '.join(peers)}")
         if not in_peer and rule_kind(rule) != "continuous":

@@ -102,10 +102,26 @@ class PlanBuilder:
         self.add(
             "aws:s3/bucket:Bucket",
             store,
-            {"bucket": name, "forceDestroy": False, "tags": {"reskflow:backup": "dr"}},
+            {
+                "bucket": name,
+                "forceDestroy": False,
+                "tags": {"reskflow:backup": "dr", "reskflow:store": store},
+            },
             protect=True,
             parent=parent,
         )
+        if store == "backups":
+            self.add(
+                "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+                f"{store}-object-lock",
+                {
+                    "bucket": name,
+                    "objectLockEnabled": "Enabled",
+                    "rule": {"defaultRetention": {"mode": "GOVERNANCE", "days": 7}},
+                },
+                protect=True,
+                parent=parent,
+            )
         self.add(
             "aws:s3/bucketVersioning:BucketVersioning",
             f"{store}-versioning",
@@ -252,6 +268,37 @@ class PlanBuilder:
             },
             parent=parent,
         )
+        isolated = f"{vault}-airgapped"
+        self.add(
+            "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault",
+            "airgapped",
+            {"name": isolated, "minRetentionDays": 7, "maxRetentionDays": 28},
+            protect=True,
+            parent=parent,
+        )
+        isolated_arn = f"arn:aws:backup:{self.region}:{ACCOUNT}:backup-vault:{isolated}"
+        deny = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyManualDeletionOfRecoveryPoints",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": [
+                        "backup:DeleteRecoveryPoint",
+                        "backup:UpdateRecoveryPointLifecycle",
+                        "backup:PutBackupVaultAccessPolicy",
+                    ],
+                    "Resource": isolated_arn,
+                }
+            ],
+        }
+        self.add(
+            "aws:backup/vaultPolicy:VaultPolicy",
+            "airgapped-policy",
+            {"backupVaultName": isolated, "policy": json.dumps(deny)},
+            parent=parent,
+        )
         copy_to = vault_arn(self.peer)
         self.add(
             "aws:backup/plan:Plan",
@@ -265,7 +312,8 @@ class PlanBuilder:
                         "schedule": "cron(0 5 ? * * *)",
                         "lifecycle": {"deleteAfter": 7},
                         "copyActions": [
-                            {"destinationVaultArn": copy_to, "lifecycle": {"deleteAfter": 7}}
+                            {"destinationVaultArn": copy_to, "lifecycle": {"deleteAfter": 7}},
+                            {"destinationVaultArn": isolated_arn, "lifecycle": {"deleteAfter": 7}},
                         ],
                     },
                     {
@@ -274,14 +322,15 @@ class PlanBuilder:
                         "schedule": "cron(0 6 ? * SUN *)",
                         "lifecycle": {"deleteAfter": 28},
                         "copyActions": [
-                            {"destinationVaultArn": copy_to, "lifecycle": {"deleteAfter": 28}}
+                            {"destinationVaultArn": copy_to, "lifecycle": {"deleteAfter": 28}},
+                            {"destinationVaultArn": isolated_arn, "lifecycle": {"deleteAfter": 28}},
                         ],
                     },
                     {
                         "ruleName": "continuous",
                         "targetVaultName": vault,
                         "enableContinuousBackup": True,
-                        "lifecycle": {"deleteAfter": 1},
+                        "lifecycle": {"deleteAfter": 7},
                     },
                 ],
             },
@@ -346,6 +395,7 @@ class PlanBuilder:
                 "kmsKeyId": key_arn(self.region),
                 "deletionProtection": True,
                 "dbClusterParameterGroupName": "reskflow-sessions",
+                "backupRetentionPeriod": 7,
                 "tags": tags,
             },
             protect=True,
@@ -359,7 +409,7 @@ class PlanBuilder:
                 "atRestEncryptionEnabled": True,
                 "transitEncryptionEnabled": True,
                 "kmsKeyId": key_arn(self.region),
-                "snapshotRetentionLimit": 1,
+                "snapshotRetentionLimit": 7,
                 "tags": tags,
             },
             protect=True,
@@ -379,7 +429,7 @@ class PlanBuilder:
                 "backupRetentionPeriod": 7,
                 "engine": "postgres",
                 "engineVersion": "16.4",
-                "tags": {"reskflow:backup": "dr"},
+                "tags": {"reskflow:backup": "replica-excluded"},
             },
             protect=True,
         )

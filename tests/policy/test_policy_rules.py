@@ -15,6 +15,7 @@ import pytest
 
 from reskflow_dr.policy_runner import PolicyPackSession, has_mandatory_violation
 
+from .backup_safety_cases import CASES as BACKUP_SAFETY_CASES
 from .builders import key_arn, reference_plan, remove, resource
 from .conftest import Evaluate, flagged
 
@@ -408,6 +409,8 @@ CASES: dict[str, Case] = {
         },
     ),
 }
+
+CASES.update({k: Case(*v) for k, v in BACKUP_SAFETY_CASES.items()})
 
 MANDATORY_POLICIES = sorted({c.policy for c in CASES.values()})
 

@@ -29,7 +29,7 @@ from .conftest import Evaluate, flagged
 def test_pack_describes_every_policy(pack: PolicyPackSession) -> None:
     assert pack.pack_name == "reskflow-dr"
     names = [p.name for p in pack.policies]
-    assert len(names) == len(set(names)) == 35
+    assert len(names) == len(set(names)) == 40
     assert all(n.startswith("reskflow-") and n == n.lower() for n in names)
     assert all(p.description and p.remediation for p in pack.policies)
     advisory = {p.name for p in pack.policies if p.enforcement == "advisory"}
@@ -116,6 +116,9 @@ def test_config_raises_a_retention_minimum(evaluate: Evaluate) -> None:
             "Plan backup-plan rule daily (daily): copies in "
             "arn:aws:backup:us-west-2:123456789012:backup-vault:reskflow-us-west-2 are kept 7 "
             "days, below the 14-day minimum",
+            "Plan backup-plan rule daily (daily): copies in "
+            "arn:aws:backup:us-east-1:123456789012:backup-vault:reskflow-us-east-1-airgapped are "
+            "kept 7 days, below the 14-day minimum",
         ]
     }
 
