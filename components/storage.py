@@ -42,6 +42,9 @@ class SecureBucketArgs:
     """Days before S3 aborts an unfinished multipart upload."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags on the bucket."""
+    extra_statements: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None
+    """Statements appended to the bucket policy (e.g. the CloudFront distribution that reads
+    the bucket through origin access control); None adds nothing."""
 
 
 def _present_and_not(key: str, value: str) -> dict[str, Any]:
@@ -54,7 +57,11 @@ def _present_and_not(key: str, value: str) -> dict[str, Any]:
     return {"StringNotEquals": {key: value}, "Null": {key: "false"}}
 
 
-def bucket_policy(bucket_arn: str, expiries: Sequence[Expiry]) -> str:
+def bucket_policy(
+    bucket_arn: str,
+    expiries: Sequence[Expiry],
+    extra_statements: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """Deny plain-HTTP access, uploads asking for another encryption than SSE-KMS, and uploads
     asking for another tier than their prefix's. An upload that names no encryption is encrypted
     with the bucket's default (SSE-KMS with the regional key), so no object is ever stored
@@ -91,6 +98,7 @@ def bucket_policy(bucket_arn: str, expiries: Sequence[Expiry]) -> str:
                 "Condition": _present_and_not("s3:x-amz-storage-class", expiry.storage_class),
             }
         )
+    statements.extend(dict(s) for s in extra_statements)
     return policy_json(statements)
 
 
@@ -199,7 +207,9 @@ class SecureBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: bucket_policy(arn, args.expiries)),
+            policy=pulumi.Output.all(bucket.arn, args.extra_statements or []).apply(
+                lambda values: bucket_policy(values[0], args.expiries, values[1])
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, ownership]),
         )
         aws.s3.BucketLifecycleConfiguration(

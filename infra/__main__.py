@@ -17,10 +17,16 @@ if _ROOT not in sys.path:
 import pulumi  # noqa: E402
 
 from infra import providers  # noqa: E402
-from infra.outputs import export_outputs  # noqa: E402
+from infra.outputs import export_edge, export_outputs  # noqa: E402
 from infra.tiers.alarms import build_alarms  # noqa: E402
 from infra.tiers.backup import build_backups  # noqa: E402
 from infra.tiers.data import build_data_tier  # noqa: E402
+from infra.tiers.edge import (  # noqa: E402
+    bucket_statements,
+    build_edge,
+    build_edge_logging,
+    key_statements,
+)
 from infra.tiers.encryption import build_encryption  # noqa: E402
 from infra.tiers.storage import build_storage  # noqa: E402
 from infra.tiers.traffic import build_traffic  # noqa: E402
@@ -32,8 +38,10 @@ def main() -> None:
     aws_provider = providers.regional_provider(settings)
     regional = pulumi.ResourceOptions(providers=[aws_provider])
 
-    encryption = build_encryption(settings, regional)
-    storage = build_storage(settings, regional, encryption)
+    edge = build_edge(settings, regional)
+    encryption = build_encryption(settings, regional, key_statements(settings, edge))
+    storage = build_storage(settings, regional, encryption, bucket_statements(settings, edge))
+    build_edge_logging(settings, regional, encryption, edge)
     data = build_data_tier(settings, regional, encryption)
     vault = build_backups(settings, regional, encryption)
     api = build_traffic(settings, regional)
@@ -44,6 +52,7 @@ def main() -> None:
     )
 
     export_outputs(settings, encryption, storage, data, vault, api, alerts, workloads)
+    export_edge(edge)
 
 
 main()

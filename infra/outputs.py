@@ -9,6 +9,7 @@ from components.backup import BackupVault
 from components.traffic import FailoverEndpoint
 from infra.settings import DOCDB_GLOBAL_IDENTIFIER, StackSettings
 from infra.tiers.data import DataTier
+from infra.tiers.edge import EdgeAccess
 from infra.tiers.encryption import Encryption
 from infra.tiers.storage import Storage
 from infra.tiers.workloads import WorkloadTier
@@ -87,3 +88,11 @@ def export_outputs(
                 "backupJobsSuspended": settings.role != "active",
             },
         )
+
+
+def export_edge(edge: EdgeAccess) -> None:
+    """The distribution's id (the us-west-2 stack's ``reskflow:edgeDistributionId``, and what the
+    CDN invalidation after a failover acts on) and its domain, in the owning stack."""
+    if edge.distribution is not None:
+        pulumi.export("edgeDistributionId", edge.distribution.distribution_id)
+        pulumi.export("edgeDomainName", edge.distribution.domain_name)

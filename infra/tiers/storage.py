@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -20,8 +22,12 @@ class Storage:
 
 
 def build_storage(
-    settings: StackSettings, regional: pulumi.ResourceOptions, encryption: Encryption
+    settings: StackSettings,
+    regional: pulumi.ResourceOptions,
+    encryption: Encryption,
+    extra_statements: Mapping[str, pulumi.Input[list[dict[str, Any]]]] | None = None,
 ) -> Storage:
+    """``extra_statements``: bucket policy statements added to a store's bucket, by store."""
     key = encryption.key
     buckets: dict[str, SecureBucket] = {}
     for store in settings.stores:
@@ -33,6 +39,7 @@ def build_storage(
                 store=store.key,
                 expiries=store.expiries,
                 incomplete_multipart_days=settings.retention.incomplete_multipart_days,
+                extra_statements=(extra_statements or {}).get(store.key),
             ),
             opts=regional,
         )
