@@ -157,7 +157,8 @@ def _origins(args: EdgeDistributionArgs, oac_id: pulumi.Input[str]) -> list[Any]
             domain_name=bucket_regional_domain(o.bucket, o.region),
             origin_access_control_id=oac_id,
         )
-        for o in args.static_origins
+        # A fixed order: a role switch changes only the origin group's member order.
+        for o in sorted(args.static_origins, key=lambda o: o.region)
     ]
     origins.append(
         aws.cloudfront.DistributionOriginArgs(

@@ -254,7 +254,7 @@ def load_settings(
     )
     dump_images_not_older(settings)
     edge = parse_edge(
-        get(EDGE_KEY.name),
+        get(EDGE_KEY.name) or None,
         get(EDGE_DISTRIBUTION_ID_KEY.name) or None,
         region=region,
         api_record=settings.traffic.record_name,
