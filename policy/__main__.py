@@ -6,6 +6,7 @@ by ``reskflow_dr.policy_runner``, the same way.
 
 from policies import (
     backup,
+    cloudfront,
     cloudwatch,
     cost,
     docdb,
@@ -36,6 +37,7 @@ PolicyPack(
         *sns.POLICIES,
         *cloudwatch.POLICIES,
         *route53.POLICIES,
+        *cloudfront.POLICIES,
         *safety.POLICIES,
         *three_two_one.POLICIES,
         *cost.POLICIES,
