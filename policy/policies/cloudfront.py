@@ -26,6 +26,7 @@ from .common import (
     Stack,
     as_list,
     get,
+    items,
     json_document,
     num,
     present,
@@ -104,8 +105,8 @@ def _check_origin_https(dist: Res, _cfg: Mapping[str, Any], out: Findings) -> No
         policy = get(custom, "originProtocolPolicy")
         if policy is not UNKNOWN and policy != "https-only":
             problems.append(f"origin {oid} uses {policy} (not https-only)")
-        protocols = get(custom, "originSslProtocols")
-        if isinstance(protocols, list):
+        protocols = items(custom, "originSslProtocols")
+        if protocols is not UNKNOWN:
             weak = sorted(p for p in protocols if isinstance(p, str) and p != "TLSv1.2")
             if weak:
                 problems.append(f"origin {oid} allows {', '.join(weak)}")
@@ -260,7 +261,8 @@ def _check_rate_rule(acl: Res, _cfg: Mapping[str, Any], out: Findings) -> None:
 def _check_waf_logging(stack: Stack, _cfg: Mapping[str, Any], out: Findings) -> None:
     configs = stack.of_type(WEB_ACL_LOGGING)
     for c in configs:
-        for dest in as_list(c.get("logDestinationConfigs")):
+        destinations = c.items("logDestinationConfigs")
+        for dest in [] if destinations is UNKNOWN else destinations:
             if isinstance(dest, str) and WAF_LOG_PREFIX not in dest:
                 out.fail(
                     f"WebAclLoggingConfiguration {c.name}: {dest} is not named {WAF_LOG_PREFIX}*", c
