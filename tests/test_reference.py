@@ -38,7 +38,7 @@ def schema() -> dict[str, Any]:
 
 def test_each_key_is_declared_once() -> None:
     names = [k.name for k in KEYS]
-    assert len(names) == len(set(names)) == 45
+    assert len(names) == len(set(names)) == 47  # edge and edgeDistributionId added
 
 
 def test_readme_table_matches_the_declarations() -> None:
