@@ -185,7 +185,7 @@ def test_cli_failover_prints_changes_diffs_verdict_runbook_and_budget(
 def test_cli_unsafe_what_if_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["drill", "failover", "--set", "reskflow:bucketPrefix=other", "--quiet"]) == 1
     out = capsys.readouterr().out
-    assert "Data safety: UNSAFE - 10 finding(s)" in out
+    assert "Data safety: UNSAFE - 11 finding(s)" in out  # 10, and the edge-logs bucket
     assert "prod: aws:s3/bucket:Bucket s3-uploads: replaced: a new, empty resource [bucket]" in out
 
 

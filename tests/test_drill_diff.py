@@ -251,8 +251,10 @@ def test_renaming_every_bucket_on_todays_stack_is_unsafe(plan_of: PlanOf) -> Non
     d = diff_plans(plan_of("prod"), plan_of("prod", "reskflow:bucketPrefix=other"))
     v = verdict([d])
     replaced = sorted(f.name for f in v.findings if f.problem.startswith("replaced"))
+    # The five stores, and the edge's access-log bucket (docs/edge.md).
     assert replaced == [
-        f"s3-{s}" for s in sorted(("uploads", "logs", "config", "backups", "blockchain"))
+        f"s3-{s}"
+        for s in sorted(("uploads", "logs", "config", "backups", "blockchain", "edge-logs"))
     ]
     assert all(f.properties == ("bucket",) for f in v.findings if f.problem.startswith("replaced"))
 
