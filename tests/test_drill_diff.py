@@ -209,7 +209,13 @@ def test_table_covers_the_data_bearing_types_with_sources() -> None:
     assert "forceNewIfRegionChanges" in doc["all"]["replace"]["region"]
 
 
-@pytest.mark.parametrize("token", sorted(DATA_BEARING | {"aws:route53/healthCheck:HealthCheck"}))
+@pytest.mark.parametrize(
+    "token",
+    sorted(
+        DATA_BEARING
+        | {"aws:route53/healthCheck:HealthCheck", "aws:cloudfront/distribution:Distribution"}
+    ),
+)
 def test_table_matches_the_installed_pulumi_aws(token: str) -> None:
     """Every listed property is a real input; every input is classified or listed unclassified."""
     spec = json.loads(TABLE_PATH.read_text())["types"][token]
