@@ -22,13 +22,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Both cores (pytest-xdist); each worker builds each distinct plan once (tests/conftest.py).
 unit: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 test: lint typecheck unit
 
+# One run of every figure in docs/benchmarks.md (several minutes: 8,000 buckets is the longest).
 bench: $(STAMP)
-	$(PY) benchmarks/bench_preview.py
+	$(PY) benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,7 @@ inputs the plan does not declare is "not declared in this plan", never a guess.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
@@ -355,10 +355,24 @@ class Budget:
         }
 
 
-def compute(plan: Plan, peer_plan: Plan, targets: RecoveryTargets) -> Budget:
-    """The budget of failing over to ``plan``'s stack from ``peer_plan``'s region."""
+def measured(steps: Mapping[str, float], actual_s: float | None, source: str) -> Figure:
+    """The promotion figure from an activation's measured step durations: Region switch's own
+    recovery time when recorded, else the sum of the steps (parallel steps counted in full)."""
+    if actual_s is not None:
+        return Figure(
+            actual_s, f"measured: Region switch actual recovery time {actual_s:.0f} s", source
+        )
+    listed = ", ".join(f"{name} {secs:.0f} s" for name, secs in steps.items())
+    return Figure(sum(steps.values()), f"measured: sum of the steps ({listed})", source)
+
+
+def compute(
+    plan: Plan, peer_plan: Plan, targets: RecoveryTargets, measured: Figure | None = None
+) -> Budget:
+    """The budget of failing over to ``plan``'s stack from ``peer_plan``'s region. ``measured``
+    (an activation's measured time) replaces the configured promotion assumption."""
     parts = {"detection": detection(peer_plan), "dns": dns(plan, peer_plan)}
-    parts["promotion"] = promotion(targets)
+    parts["promotion"] = measured or promotion(targets)
     traffic = total([("detection", parts["detection"]), ("dns", parts["dns"])])
     promoted = total([(k, parts[k]) for k in ("detection", "dns", "promotion")])
     stores = [StoreBudget("traffic (Route 53 failover)", traffic, None)]

@@ -19,17 +19,18 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from components.region_switch_steps import render_workflows, workflow_problems
+from failover_steps.contract import TrafficMode
+from failover_steps.workflows import Mode as FailoverMode
 from infra.settings import (
     ACCOUNT_ID_KEY,
     AWS_REGION_KEY,
-    CACHE_GLOBAL_DATASTORE_ID_KEY,
     CACHE_PRIMARY_REGION_KEY,
     DB_GENERATION_KEY,
-    DOCDB_GLOBAL_IDENTIFIER,
     DOCDB_PRIMARY_REGION_KEY,
     NORMALLY_ACTIVE_REGION,
     PEER_DB_GENERATION_KEY,
@@ -38,18 +39,19 @@ from infra.settings import (
     RETAINED_DB_GENERATIONS_KEY,
     ROLE_KEY,
     SUPPORTED_REGIONS,
-    docdb_cluster_arn,
-    redis_replication_group_id,
 )
+from reskflow_dr import batch
 from reskflow_dr import budget as budget_mod
-from reskflow_dr.diff import PlanDiff, Verdict, diff_plans, verdict
+from reskflow_dr.diff import Finding, PlanDiff, Verdict, diff_plans, verdict
 from reskflow_dr.engine import Plan, run_program
 from reskflow_dr.preview import ROOT, preview, settings_of, validated
 from reskflow_dr.stackfiles import StackConfig, UsageError, known_stacks, load_stack
 
 Scenario = Literal["failover", "failback", "disaster"]
 SCENARIOS: tuple[Scenario, ...] = ("failover", "failback", "disaster")
-StepKind = Literal["manual", "gate", "config", "up"]
+StepKind = Literal["gate", "activate", "config", "refresh", "up", "after"]
+DEFAULT_TRAFFIC_MODE: TrafficMode = "arc"
+"""The traffic switch's mode until the stacks declare it in config (docs/traffic-switch.md)."""
 ROLE, PEER_ROLE, PEER_LOST = ROLE_KEY.name, PEER_ROLE_KEY.name, PEER_LOST_KEY.name
 
 
@@ -283,10 +285,21 @@ def _failback(pair: Pair, config: dict[str, dict[str, str]], root: Path) -> Tran
 
 
 # --------------------------------------------------------------------------------------------
-# The runbook
+# The runbook: readiness gates, the activation (Region switch plan or local runner), config,
+# refresh and up. Every step is a step of the declared plan or a command this program runs.
 # --------------------------------------------------------------------------------------------
 
 Mode = Literal["ready", "promoted"]
+
+#: Data stores an activation changes outside Pulumi (promotion, global failover, fences): the
+#: refresh after it reads them back, so the next preview shows no drift.
+REFRESHED_TYPES = (
+    "aws:rds/instance:Instance",
+    "aws:docdb/cluster:Cluster",
+    "aws:docdb/globalCluster:GlobalCluster",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup",
+)
 
 
 @dataclass(frozen=True)
@@ -299,6 +312,10 @@ class Step:
     stack: str | None = None
     check: Mode | None = None
     """For gates and ``up`` steps: the readiness mode that must pass on ``stack`` afterwards."""
+    workflow: tuple[Mapping[str, Any], ...] = ()
+    """``activate``: the Region switch workflow steps (render_workflows rows) it executes."""
+    targets: tuple[str, ...] = ()
+    """``refresh``: the URNs read back (empty: the whole stack)."""
 
     def to_json(self, number: int) -> dict[str, Any]:
         return {
@@ -309,6 +326,9 @@ class Step:
             "commands": list(self.commands),
             "verify": self.verify,
             "stack": self.stack,
+            "workflow": [
+                {"step": r["step"], "block": r["block"], "ranBy": r["ranBy"]} for r in self.workflow
+            ],
         }
 
 
@@ -322,17 +342,32 @@ def _gate(stack: str, title: str, source: str, peer_lost: bool) -> Step:
     return Step(title, "gate", source, (cmd,), f"{cmd} exits 0", stack, "ready")
 
 
-def _stop_writes(stack: str, region: str, source: str) -> Step:
+def activation_mode(t: Transition) -> FailoverMode:
+    return "ungraceful" if t.move.peer_lost else "graceful"
+
+
+def activation_command(t: Transition) -> str:
+    region = t.pair.regions[t.move.promote]
+    return f"reskflow-dr failover --to {region}" + (" --disaster" if t.move.peer_lost else "")
+
+
+def _activate(t: Transition, workflow: Sequence[Mapping[str, Any]]) -> Step:
+    mode = activation_mode(t)
+    region = t.pair.regions[t.move.promote]
+    lost = " (the peer is not called)" if t.move.peer_lost else " (the peer is fenced first)"
     return Step(
-        f"Stop writes in {stack} ({region}): maintenance mode, applications scaled to zero",
-        "manual",
-        source,
-        (
-            f"kubectl --context {stack} scale deployment api-gateway --replicas=0",
-            f"kubectl --context {stack} scale deployment order-service --replicas=0",
-            "./scripts/enable-maintenance-mode.sh",
+        f"Activate {region} ({mode}){lost}: the Region switch plan's workflow, then the steps "
+        "it leaves to the tool",
+        "activate",
+        "RUN-002 2_stop_applications to 5_restart_applications; the Region switch plan",
+        (activation_command(t),),
+        f"the activation report out/activation-{region}.json says completed",
+        t.move.promote,
+        workflow=tuple(
+            {**r, "ranBy": r[mode]}
+            for r in workflow
+            if r["target"] == region and r[mode] != "skipped"
         ),
-        f"no active connections to the primary database in {region}",
     )
 
 
@@ -352,160 +387,90 @@ def _config_step(t: Transition) -> Step:
     )
 
 
+def refresh_command(stack: str, targets: Sequence[str]) -> str:
+    return " ".join(
+        [f"pulumi refresh -s {stack} --yes", *(f"--target {shlex.quote(u)}" for u in targets)]
+    )
+
+
+def _refresh(stack: str, targets: Sequence[str]) -> Step:
+    return Step(
+        f"Read back in {stack} what the activation changed outside Pulumi (promotion, global "
+        "primaries, fences)",
+        "refresh",
+        "no drift: the next preview shows only the config changes",
+        (refresh_command(stack, targets),),
+        "",
+        stack,
+        targets=tuple(targets),
+    )
+
+
+def up_command(stack: str) -> str:
+    return f"pulumi up -s {stack} --policy-pack policy"
+
+
 def _up(stack: str, title: str, source: str, mode: Mode, peer_lost: bool) -> Step:
     verify = _readiness(stack, mode, peer_lost)
-    return Step(title, "up", source, (f"pulumi up -s {stack}",), f"{verify} exits 0", stack, mode)
+    return Step(title, "up", source, (up_command(stack),), f"{verify} exits 0", stack, mode)
 
 
-def _restart(stack: str, region: str, source: str) -> Step:
-    return Step(
-        f"Point the applications at {stack} ({region}) and restart them",
-        "manual",
-        source,
-        (
-            f"kubectl --context {stack} scale deployment api-gateway --replicas=5",
-            f"kubectl --context {stack} scale deployment order-service --replicas=3",
-            "./scripts/disable-maintenance-mode.sh",
-        ),
-        f"applications connect to the database in {region}; Route 53 answers with {region}",
-    )
-
-
-def _verify_operations(stack: str, source: str) -> Step:
-    return Step(
-        "Verify operations and compare the measured times with the budget",
-        "manual",
-        source,
-        (
-            "./scripts/health-check.sh all",
-            "./scripts/test-order.sh",
-            "./scripts/verify-data-integrity.sh",
-            f"reskflow-dr rto-rpo {stack}",
-        ),
-        "test order placed; data consistent; error rate normal",
-    )
-
-
-def _global_primaries(t: Transition, planned: bool) -> Step:
-    """The Redis Global Datastore and the DocumentDB global cluster change primary through AWS
-    API calls, made in the promoted region before the config records them
-    (docs/database-failover.md)."""
-    promote = t.move.promote
-    region = t.pair.regions[promote]
-    account = t.config[promote][ACCOUNT_ID_KEY.name]
-    # The joining stack records the datastore's id in its config: no call into the other region.
-    datastore = t.config[t.pair.away][CACHE_GLOBAL_DATASTORE_ID_KEY.name]
-    cluster = docdb_cluster_arn(account, region)
-    docdb = "switchover-global-cluster" if planned else "failover-global-cluster"
-    return Step(
-        f"Move the Redis and DocumentDB global primaries to {region}",
-        "manual",
-        "RUN-002 3_promote_standby; docs/database-failover.md",
-        (
-            f"aws elasticache failover-global-replication-group --region {region} "
-            f"--global-replication-group-id {datastore} --primary-region {region} "
-            f"--primary-replication-group-id {redis_replication_group_id(region)}",
-            f"aws docdb {docdb} --region {region} "
-            f"--global-cluster-identifier {DOCDB_GLOBAL_IDENTIFIER} "
-            f"--target-db-cluster-identifier {cluster}" + ("" if planned else " --allow-data-loss"),
-        ),
-        "aws elasticache describe-global-replication-groups --show-member-info and aws docdb "
-        f"describe-global-clusters show the {region} members as primary",
-    )
-
-
-def runbook(t: Transition) -> list[Step]:
-    promote, demote, regions = t.move.promote, t.move.demote, t.pair.regions
-    if demote is None:
-        return _disaster_runbook(t)
-    record = f"reskflow-dr drill {t.scenario} --json out/drill-{t.scenario}.json"
-    return [
-        Step(
-            "Announce the drill, record the current state and the rollback plan",
-            "manual",
-            "DR Testing Plan 1_announce, 2_prepare",
-            (record,),
-            "data safety SAFE in the recorded drill",
-        ),
+def runbook(
+    t: Transition,
+    workflow: Sequence[Mapping[str, Any]] = (),
+    refresh: Mapping[str, Sequence[str]] | None = None,
+) -> list[Step]:
+    """The ordered steps. ``workflow``: the Region switch plan's rows (render_workflows);
+    ``refresh``: per stack, the data stores to read back (default: the whole stack)."""
+    refresh = refresh or {}
+    promote, demote = t.move.promote, t.move.demote
+    lost = t.move.peer_lost
+    head = [
         _gate(
             promote,
-            f"Readiness of {promote}: replica lag under RPO, data synced",
+            f"Readiness of {promote}"
+            + (f" without {t.pair.regions[t.pair.home]}" if lost else ": replica lag under RPO"),
             "RUN-002 1_assess_situation",
-            False,
+            lost,
         ),
-        _stop_writes(demote, regions[demote], "RUN-002 2_stop_applications; checklist 1-2"),
-        _gate(
-            promote,
-            "Verify the final replication sync",
-            "checklist 3; failback 3_final_sync",
-            False,
-        ),
-        _global_primaries(t, planned=True),
+        _activate(t, workflow),
         _config_step(t),
+        *(_refresh(s, refresh.get(s, ())) for s in (promote, demote) if s is not None),
         _up(
             promote,
             f"Promote {promote}",
             "RUN-002 3_promote_standby; checklist 4",
             "promoted",
-            False,
-        ),
-        _restart(
-            promote, regions[promote], "RUN-002 4_update_configuration, 5_restart_applications"
-        ),
-        _verify_operations(promote, "RUN-002 6_verify_operations; DR Testing Plan 4_validate"),
-        _up(
-            demote,
-            f"Demote {demote}: it becomes the new standby",
-            "RUN-002 7_setup_new_standby",
-            "ready",
-            False,
-        ),
-        Step(
-            "Report: findings, measured RTO/RPO, procedure updates",
-            "manual",
-            "DR Testing Plan 6_report; failback rollback: error rate > 5 % -> fail over again",
-            (),
-            "report filed",
+            lost,
         ),
     ]
+    if demote is not None:
+        return [
+            *head,
+            _up(
+                demote,
+                f"Demote {demote}: it becomes the new standby",
+                "RUN-002 7_setup_new_standby",
+                "ready",
+                False,
+            ),
+        ]
+    return [*head, _returning(t)]
 
 
-def _disaster_runbook(t: Transition) -> list[Step]:
-    promote, home = t.move.promote, t.pair.home
-    lost, region = t.pair.regions[home], t.pair.regions[promote]
-    after = changes_for(Move(promote, home), _post_disaster(t))
-    return [
-        Step(
-            f"Confirm {lost} is lost and approve the failover",
-            "manual",
-            "checklist: confirm primary region failure; RUN-002 decision criteria, approval",
-            (),
-            f"AWS Health shows the {lost} event; the incident commander approves",
-        ),
-        Step(
-            f"Check the state backend is reachable without {lost}",
-            "manual",
-            "DESIGN: the state backend must be reachable in a disaster",
-            ("pulumi whoami -v", "pulumi stack ls"),
-            f"the backend is Pulumi Cloud or an s3:// backend in {region} (else: pulumi login "
-            f"'s3://<state-bucket>?region={region}&awssdk=v2') and lists {promote}",
-        ),
-        _gate(
-            promote, f"Readiness of {promote} without {lost}", "RUN-002 1_assess_situation", True
-        ),
-        _global_primaries(t, planned=False),
-        _config_step(t),
-        _up(promote, f"Promote {promote}", "RUN-002 3_promote_standby", "promoted", True),
-        _restart(promote, region, "RUN-002 4_update_configuration, 5_restart_applications"),
-        _verify_operations(promote, "RUN-002 6_verify_operations"),
-        Step(
-            f"When {lost} returns: fence it before anything else, then set up the new standby",
-            "manual",
-            "RUN-002 7_setup_new_standby",
-            (*(c.command for c in after), f"pulumi up -s {home}"),
-            f"reskflow-dr readiness {home} exits 0; then `reskflow-dr drill failback` when planned",
-        ),
-    ]
+def _returning(t: Transition) -> Step:
+    """After a disaster: the lost region, once it answers, is fenced before anything else."""
+    home = t.pair.home
+    after = changes_for(Move(t.move.promote, home), _post_disaster(t))
+    return Step(
+        f"When {t.pair.regions[home]} returns: fence it before anything else, then set up the "
+        "new standby",
+        "after",
+        "RUN-002 7_setup_new_standby; docs/traffic-switch.md (a region comes back)",
+        (f"reskflow-dr fence {home}", *(c.command for c in after), up_command(home)),
+        f"reskflow-dr readiness {home} exits 0; then `reskflow-dr drill failback` when planned",
+        home,
+    )
 
 
 def _post_disaster(t: Transition) -> dict[str, dict[str, str]]:
@@ -529,6 +494,8 @@ class DrillReport:
     steps: list[Step]
     budget: budget_mod.Budget
     plans: dict[tuple[str, bool], Plan] = field(default_factory=dict)
+    workflow: list[dict[str, Any]] = field(default_factory=list)
+    """The Region switch plan's rows for the activated region (render_workflows)."""
 
     def to_json(self) -> dict[str, Any]:
         t = self.transition
@@ -551,8 +518,44 @@ class DrillReport:
                 "notes": list(self.verdict.notes),
             },
             "runbook": [s.to_json(i) for i, s in enumerate(self.steps, 1)],
+            "regionSwitch": {
+                "mode": activation_mode(t),
+                "targetRegion": t.pair.regions[t.move.promote],
+                "workflow": self.workflow,
+            },
             "budget": self.budget.to_json(),
         }
+
+
+PLAN_TYPE = "aws:arcregionswitch/plan:Plan"
+PLAN_NAME = "reskflow-dr"
+
+
+def plan_workflows(
+    t: Transition, traffic_mode: TrafficMode = DEFAULT_TRAFFIC_MODE
+) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """The Region switch plan's workflows as rows, and what makes them unsafe as findings (on
+    the stack that owns the plan: the home stack)."""
+    regions = (
+        NORMALLY_ACTIVE_REGION,
+        *(r for r in SUPPORTED_REGIONS if r != NORMALLY_ACTIVE_REGION),
+    )
+    account = t.config[t.move.promote][ACCOUNT_ID_KEY.name]
+    rows = render_workflows(regions, account, traffic_mode)
+    findings = [
+        Finding(t.pair.home, PLAN_TYPE, PLAN_NAME, "", f"workflow unsafe: {problem}")
+        for problem in workflow_problems(rows, regions)
+    ]
+    return rows, findings
+
+
+def refresh_targets(t: Transition, plans: Mapping[tuple[str, bool], Plan]) -> dict[str, list[str]]:
+    """Per changed stack, the URNs of the data stores an activation changes outside Pulumi."""
+    return {
+        stack: [r.urn for r in plans[(stack, True)].resources if r.type in REFRESHED_TYPES]
+        for stack in (t.move.promote, t.move.demote)
+        if stack is not None
+    }
 
 
 def run(
@@ -566,27 +569,33 @@ def run(
     verdict, the runbook and the budget of failing over to the promoted stack."""
     t = t or transition(scenario, root)
     stacks = (t.pair.home, t.pair.away)
-    plans: dict[tuple[str, bool], Plan] = {}
     jobs = [(stack, target) for stack in stacks for target in (False, True)]
+    requests: dict[tuple[str, bool], batch.Request] = {}
     for i, (stack, target) in enumerate(jobs, 1):
         region = t.pair.regions[stack]
         if target and stack not in (t.move.promote, t.move.demote):
             progress(f"[{i}/{len(jobs)}] {stack} ({region}) is lost: its stack is not touched")
-            plans[(stack, target)] = plans[(stack, False)]
             continue
         which = "target" if target else "current"
         progress(f"[{i}/{len(jobs)}] previewing {stack} ({region}) with its {which} config")
         peer = t.pair.peer(stack)
-        plans[(stack, target)] = preview(
-            stack,
-            t.overrides(stack, target, extra),
-            root,
-            peers={peer: t.overrides(peer, target, extra)},
+        requests[(stack, target)] = batch.Request(
+            stack, t.overrides(stack, target, extra), {peer: t.overrides(peer, target, extra)}
         )
+    # The programs run in parallel once every config is checked (reskflow_dr/batch.py).
+    plans = dict(zip(requests, batch.previews(list(requests.values()), root), strict=True))
+    for stack, target in jobs:
+        plans.setdefault((stack, target), plans[(stack, False)])  # a lost stack stays as it is
     diffs = [diff_plans(plans[(s, False)], plans[(s, True)]) for s in stacks]
     promote = t.move.promote
     settings = validated(root, promote, t.overrides(promote, False))
     budget = budget_mod.compute(
         plans[(promote, False)], plans[(t.pair.peer(promote), False)], settings.recovery
     )
-    return DrillReport(t, diffs, verdict(diffs), runbook(t), budget, plans)
+    rows, problems = plan_workflows(t)
+    checked = verdict(diffs)
+    judged = replace(checked, findings=(*checked.findings, *problems))
+    region = t.pair.regions[promote]
+    steps = runbook(t, rows, refresh_targets(t, plans))
+    ours = [{k: v for k, v in r.items() if k != "target"} for r in rows if r["target"] == region]
+    return DrillReport(t, diffs, judged, steps, budget, plans, ours)

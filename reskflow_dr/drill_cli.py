@@ -8,18 +8,28 @@ traceback); 3 an internal error. Progress goes to stderr; the report to stdout.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reskflow_dr import budget, diff, drill, jsonio, orchestrate, readiness, render
+from reskflow_dr import (
+    activation,
+    budget,
+    diff,
+    drill,
+    failover_cli,
+    jsonio,
+    orchestrate,
+    readiness,
+    render,
+)
+from reskflow_dr.errors import EXIT_AWAITING
 from reskflow_dr.preview import validated
 from reskflow_dr.progress import Progress, lines
 from reskflow_dr.stackfiles import UsageError
 
 EXIT_OK, EXIT_FAIL = 0, 1
-COMMANDS = ("drill", "rto-rpo", "readiness")
+COMMANDS = ("drill", "rto-rpo", "readiness", *failover_cli.COMMANDS)
 
 
 AddParser = Callable[[str, str], argparse.ArgumentParser]
@@ -46,14 +56,21 @@ def add_parsers(
     d.add_argument(
         "--execute", action="store_true", help="run the runbook with the Pulumi Automation API"
     )
-    d.add_argument("--yes", action="store_true", help="confirm every manual step (--execute)")
     d.add_argument("--from-step", type=step_number, default=1, metavar="N", help="resume at step N")
     d.add_argument("--endpoint-url", help="AWS-compatible endpoint for the readiness gates")
+    failover_cli.activation_options(d)
 
     r = add("rto-rpo", "RTO/RPO budget of failing over to a stack")
     stack_options(r, many=False)
     json_option(r, "write the budget as JSON (schema: docs/cli.md)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument(
+        "--measured",
+        type=Path,
+        metavar="FILE",
+        help="an activation report or failover journal: its measured step durations replace "
+        "the promotion assumption",
+    )
 
     q = add("readiness", "live readiness checks of a stack's region (boto3)")
     stack_options(q, many=False)
@@ -61,6 +78,7 @@ def add_parsers(
     q.add_argument("--promoted", action="store_true", help="check it serves as the primary")
     q.add_argument("--peer-lost", action="store_true", help="skip calls into the peer region")
     q.add_argument("--quiet", action="store_true", help="no progress lines")
+    failover_cli.add_parsers(add, stack_options)
 
 
 def run(args: argparse.Namespace, root: Path, stacks_of: StacksOf) -> int:
@@ -68,7 +86,11 @@ def run(args: argparse.Namespace, root: Path, stacks_of: StacksOf) -> int:
         jsonio.check_writable(args.json)  # before any preview
     if args.command == "drill":
         return cmd_drill(args, root)
+    if args.command in ("failover", "bootstrap"):
+        return failover_cli.run(args, root, None)
     (stack,) = stacks_of(args, False)
+    if args.command == "fence":
+        return failover_cli.run(args, root, stack)
     if args.command == "rto-rpo":
         return cmd_rto_rpo(args, root, stack)
     return cmd_readiness(args, root, stack)
@@ -98,23 +120,33 @@ def render_report(r: drill.DrillReport, with_runbook: bool = True) -> str:
         for number, step in enumerate(r.steps, 1):
             lines.append(f"  {number}. [{step.kind}] {step.title}  ({step.source})")
             lines += [f"       $ {command}" for command in step.commands]
+            lines += [
+                f"       - {w['step']:<17} {w['block']:<19} {w['ranBy']}" for w in step.workflow
+            ]
             if step.verify:
                 lines.append(f"       verify: {step.verify}")
     lines += ["", render.budget(r.budget)]
     return "\n".join(lines)
 
 
-def _confirm(assume_yes: bool) -> orchestrate.Confirm:
-    def confirm(number: int, step: drill.Step) -> bool:
-        for command in step.commands:
-            print(f"      $ {command}")
-        if assume_yes:
-            return True
-        if not sys.stdin.isatty():
-            return False
-        return input("    done? [y/N] ").strip().lower() in ("y", "yes")
+def activator(
+    args: argparse.Namespace, root: Path, ws: orchestrate.Workspace
+) -> orchestrate.Activate:
+    """The runbook's activation step: the Region switch execution or the local runner."""
 
-    return confirm
+    def activate(t: drill.Transition, step: drill.Step) -> tuple[str, str]:
+        report = failover_cli.run_activation(
+            root,
+            ws,
+            t.move.promote,
+            drill.activation_mode(t),
+            runner=args.runner,
+            plan_arn=args.plan_arn,
+            directory=args.journal_dir,
+        )
+        return report.outcome, report.message
+
+    return activate
 
 
 def cmd_drill(args: argparse.Namespace, root: Path) -> int:
@@ -138,23 +170,29 @@ def cmd_drill(args: argparse.Namespace, root: Path) -> int:
         raise UsageError(
             f"--from-step {args.from_step}: the runbook has steps 1 to {len(report.steps)}"
         )
-    ws = orchestrate.AutomationWorkspace()
+    ws = orchestrate.AutomationWorkspace(root)
     print(f"\nExecuting the runbook from step {args.from_step}")
     gate = orchestrate.live_gate(root, args.endpoint_url)
     steps = report.steps
     outcome = orchestrate.execute(
-        report.transition, steps, ws, gate, _confirm(args.yes), start=args.from_step
+        report.transition, steps, ws, gate, activator(args, root, ws), start=args.from_step
     )
     print(orchestrate.render_outcome(report.transition, steps, outcome))
+    if outcome.awaiting:
+        return EXIT_AWAITING
     return EXIT_OK if outcome.ok else EXIT_FAIL
 
 
 def cmd_rto_rpo(args: argparse.Namespace, root: Path, stack: str) -> int:
     settings = validated(root, stack)
+    measured = None
+    if args.measured:
+        steps, actual = activation.measured_seconds(args.measured)
+        measured = budget.measured(steps, actual, str(args.measured))
     progress = Progress(1, args.quiet)
     with progress.step(f"previewing stack {stack} and its peer offline under mocks"):
         plan, peer_plan = drill.stack_plans(stack, root)
-    b = budget.compute(plan, peer_plan, settings.recovery)
+    b = budget.compute(plan, peer_plan, settings.recovery, measured)
     print(render.budget(b))
     if args.json:
         _write_json(args.json, b.to_json())

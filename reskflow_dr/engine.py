@@ -25,6 +25,7 @@ from pulumi.runtime.mocks import MockEngine, MockMonitor, MockSettings
 from pulumi.runtime.settings import ROOT, configure
 from pulumi.runtime.stack import run_in_stack
 
+from reskflow_dr.collector import collector_paused
 from reskflow_dr.mocks import PlanMocks
 from reskflow_dr.stackfiles import SECRET, StackConfig
 
@@ -39,6 +40,10 @@ class ProgramError(Exception):
     def __init__(self, message: str, config_error: bool = False) -> None:
         super().__init__(message)
         self.config_error = config_error
+
+    def __reduce__(self) -> tuple[type[ProgramError], tuple[str, bool]]:
+        """Pickled whole (a preview run in another process raises it in this one)."""
+        return ProgramError, (str(self), self.config_error)
 
 
 @dataclass
@@ -246,7 +251,8 @@ def run_program(config: StackConfig, account_id: str, region: str) -> Plan:
             loop.run_until_complete(run_in_stack(program))
 
     try:
-        contextvars.copy_context().run(run)
+        with collector_paused():
+            contextvars.copy_context().run(run)
     except pulumi.RunError as err:
         raise ProgramError(str(err), config_error=True) from None
     except ProgramError:

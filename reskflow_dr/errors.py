@@ -10,6 +10,9 @@ code    meaning
 3       an internal error of the tool (a crash, or the policy pack failing to run): one
         line saying what failed; ``--debug`` shows the traceback. Says nothing about the
         safety of the plan
+4       stopped awaiting an approval (``failover``, ``drill --execute``): nothing failed; no
+        approval source was available (a terminal, or ``RESKFLOW_APPROVED_BY`` set by a job
+        behind a protected GitHub environment). Run again once the approval can be given
 130     interrupted (Ctrl-C)
 141     standard output was closed early (``reskflow-dr preview prod | head -1``): the
         command stops quietly, as a tool killed by SIGPIPE does (128 + 13)
@@ -23,6 +26,7 @@ import sys
 import traceback
 
 EXIT_OK, EXIT_UNSAFE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_AWAITING = 4
 EXIT_BROKEN_PIPE = 128 + 13
 PROG = "reskflow-dr"
 

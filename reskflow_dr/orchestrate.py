@@ -1,10 +1,13 @@
 """Execute a drill's runbook through the Pulumi Automation API.
 
 Steps run in the runbook's order (RUN-002: promote the standby before demoting the old primary):
-manual steps need a confirmation, gates run the readiness checks, the config step sets every
-change with ``Stack.set_config``, ``up`` steps run ``Stack.up`` and then the readiness check for
-the new role. The first failure stops the run, which prints where it stopped and the command
-that resumes from that step.
+gates run the readiness checks; the activation step runs the Region switch execution or the local
+runner (:mod:`reskflow_dr.activation`, through the ``activate`` callable); the config step sets
+every change with ``Stack.set_config``; ``refresh`` steps run ``Stack.refresh`` on the data stores
+the activation changed outside Pulumi; ``up`` steps run ``Stack.up`` with the policy pack and then
+the readiness check for the new role. ``after`` steps (a lost region's return) are not run. The
+first failure stops the run, which prints where it stopped and the command that resumes from that
+step; an activation awaiting an approval stops with ``awaiting`` set (exit 4, not a failure).
 
 Stacks are selected, never created: creating a missing stack during a drill would plan to create
 every resource anew. Without a ``pulumi`` CLI on PATH nothing runs.
@@ -13,7 +16,7 @@ every resource anew. Without a ``pulumi`` CLI on PATH nothing runs.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,7 +44,14 @@ class StackLike(Protocol):
         *,
         on_output: Callable[[str], Any] | None = None,
         policy_packs: list[str] | None = None,
+        policy_pack_configs: list[str] | None = None,
     ) -> Any: ...
+
+    def refresh(
+        self, *, on_output: Callable[[str], Any] | None = None, target: list[str] | None = None
+    ) -> Any: ...
+
+    def outputs(self) -> Mapping[str, Any]: ...
 
 
 class Workspace(Protocol):
@@ -55,8 +65,9 @@ class Workspace(Protocol):
 
 #: (stack, readiness mode, peer lost) -> (passed, one-line detail)
 Gate = Callable[[str, Mode, bool], tuple[bool, str]]
-#: (step number, step) -> whether the operator confirms the manual step is done
-Confirm = Callable[[int, Step], bool]
+#: (transition, activation step) -> (outcome, message): ``completed``, ``failed``,
+#: ``declined`` or ``awaiting-approval`` (reskflow_dr.activation.Outcome)
+Activate = Callable[[Transition, Step], tuple[str, str]]
 
 
 class AutomationWorkspace:
@@ -119,6 +130,8 @@ class Outcome:
     completed: list[int] = field(default_factory=list)
     stopped_at: int | None = None
     reason: str = ""
+    awaiting: bool = False
+    """Stopped at an approval no source could give (not a failure: exit 4)."""
 
     @property
     def ok(self) -> bool:
@@ -129,27 +142,41 @@ def _summary_result(result: Any) -> str:
     return str(getattr(getattr(result, "summary", None), "result", "unknown"))
 
 
+class AwaitingApprovalError(Exception):
+    """The activation waits for an approval; ``str(err)`` says how to give it."""
+
+
 def _run_step(
-    number: int,
     step: Step,
     t: Transition,
     ws: Workspace,
     gate: Gate,
-    confirm: Confirm,
+    activate: Activate,
     say: Callable[[str], None],
 ) -> str | None:
     """Run one step; the reason it failed, or None."""
     peer_lost = t.move.peer_lost
-    if step.kind == "manual":
-        return None if confirm(number, step) else "manual step not confirmed as done"
+    if step.kind == "activate":
+        outcome, message = activate(t, step)
+        if outcome == "awaiting-approval":
+            raise AwaitingApprovalError(message)
+        return None if outcome == "completed" else f"activation {outcome}: {message}"
     if step.kind == "config":
         for change in t.changes:
             say(f"    {change.command}")
             ws.select(change.stack).set_config(change.key, ws.config_value(change.value))
         return None
-    assert step.stack is not None and step.check is not None
+    assert step.stack is not None
+    if step.kind == "refresh":
+        say(f"    {step.commands[0]}")
+        result = ws.select(step.stack).refresh(
+            on_output=lambda line: say(f"      {line.rstrip()}"), target=list(step.targets) or None
+        )
+        ok = _summary_result(result) == "succeeded"
+        return None if ok else f"pulumi refresh -s {step.stack}: {_summary_result(result)}"
+    assert step.check is not None
     if step.kind == "up":
-        say(f"    pulumi up -s {step.stack} --policy-pack policy")
+        say(f"    {step.commands[0]}")
         result = ws.select(step.stack).up(
             on_output=lambda line: say(f"      {line.rstrip()}"), policy_packs=ws.policy_packs
         )
@@ -165,18 +192,25 @@ def execute(
     steps: Sequence[Step],
     ws: Workspace,
     gate: Gate,
-    confirm: Confirm,
+    activate: Activate,
     start: int = 1,
     say: Callable[[str], None] = print,
 ) -> Outcome:
-    """Run ``steps`` from ``start`` (1-based), stopping at the first failure."""
+    """Run ``steps`` from ``start`` (1-based), stopping at the first failure or at an approval
+    no source can give; ``after`` steps are shown, not run."""
     outcome = Outcome()
     for number, step in enumerate(steps, 1):
         if number < start:
             continue
+        if step.kind == "after":
+            say(f"Step {number}/{len(steps)} [after] {step.title}: later, not run now")
+            continue
         say(f"Step {number}/{len(steps)} [{step.kind}] {step.title}")
         try:
-            reason = _run_step(number, step, t, ws, gate, confirm, say)
+            reason = _run_step(step, t, ws, gate, activate, say)
+        except AwaitingApprovalError as waiting:
+            outcome.stopped_at, outcome.reason, outcome.awaiting = number, str(waiting), True
+            return outcome
         except Exception as err:  # noqa: BLE001 - the Automation API raises many types
             reason = _first_line(err)
         if reason is not None:
@@ -197,9 +231,15 @@ def resume_command(t: Transition, step: int) -> str:
 
 def render_outcome(t: Transition, steps: Sequence[Step], o: Outcome) -> str:
     if o.ok:
-        return f"Executed steps {o.completed[0] if o.completed else '-'}-{len(steps)}: done."
+        span = f"{o.completed[0]}-{o.completed[-1]}" if o.completed else "none"
+        return f"Executed steps {span}: done."
     assert o.stopped_at is not None
     step = steps[o.stopped_at - 1]
+    if o.awaiting:
+        return (
+            f"Stopped awaiting approval at step {o.stopped_at} ({step.title}): {o.reason}\n"
+            f"Approve, then resume: {resume_command(t, o.stopped_at)}"
+        )
     return (
         f"Stopped at step {o.stopped_at} ({step.title}): {o.reason}\n"
         f"Fix the cause, then resume from that step: {resume_command(t, o.stopped_at)}"

@@ -1,20 +1,24 @@
-"""Offline policy verdicts: the policy pack asked through its analyzer gRPC interface.
+"""Offline policy verdicts: the policy pack's analyzer asked as the Pulumi CLI asks it.
 
-The pack in ``policy/`` is started the way the Pulumi CLI starts a Python policy pack
-(``python -u -m pulumi.policy ENGINE_ADDRESS POLICY_DIR``); it prints the port of its analyzer
-server, and this module then calls ``GetAnalyzerInfo``, ``Configure`` (every policy's
-enforcement level and properties, schema defaults included), ``ConfigureStack``, ``Analyze`` for
-each resource of a plan and ``AnalyzeStack`` once with all of them. The diagnostics come back as
-:class:`Verdict` records, so the verdicts offline are the ones ``pulumi preview --policy-pack
-policy`` gives.
+The analyzer is asked ``GetAnalyzerInfo``, ``Configure`` (every policy's enforcement level and
+properties, schema defaults included), ``ConfigureStack``, ``Analyze`` for each resource of a plan
+and ``AnalyzeStack`` once with all of them; the diagnostics come back as :class:`Verdict` records.
+Two sessions ask it, with the same requests and the same reading of the answers:
+
+- :class:`PolicyPackSession` (the default offline): the pack's program runs in this process and
+  the analyzer is ``pulumi_policy``'s own servicer, called directly, converting each resource's
+  properties once for all 35 policies instead of once per policy (``policy_inprocess``);
+- :class:`AnalyzerPackSession`: the pack started the way the Pulumi CLI starts a Python policy
+  pack (``python -u -m pulumi.policy ENGINE_ADDRESS POLICY_DIR``), asked over its gRPC analyzer
+  interface. The parity test asserts that both give the same verdicts on the real plans.
 
 Public API::
 
-    verdicts = evaluate(plan, load_policy_config(path))   # one pack run per call
+    verdicts = evaluate(plan, load_policy_config(path))   # one pack load per call
     print(format_verdicts(verdicts))
     has_mandatory_violation(verdicts)                      # -> exit 1
 
-    with PolicyPackSession() as pack:                      # start once, evaluate many plans
+    with PolicyPackSession() as pack:                      # load once, evaluate many plans
         pack.evaluate(plan_a); pack.evaluate(plan_b, config)
 """
 
@@ -22,33 +26,23 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
-import grpc
-from google.protobuf import empty_pb2, json_format, struct_pb2
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from google.protobuf import empty_pb2, json_format
+from pulumi.runtime.proto import analyzer_pb2
+
+from reskflow_dr import policy_inprocess
+from reskflow_dr.collector import collector_paused
+from reskflow_dr.policy_messages import PlanIndex, provider_urn
 
 #: The policy pack directory (``PulumiPolicy.yaml``) of this repository.
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
 
-#: The Pulumi CLI passes its engine's address first; a Python pack only parses it.
-ENGINE_ADDRESS = "127.0.0.1:0"
-
-# Values of an offline plan and how the engine encodes them on the analyzer wire.
-PLAN_UNKNOWN = "[unknown]"
-PLAN_SECRET = "[secret]"
-UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+__all__ = ["provider_urn"]  # re-exported: the plan's provider reference -> URN
 
 ENFORCEMENT_LEVELS: dict[str, analyzer_pb2.EnforcementLevel.ValueType] = {
     "advisory": analyzer_pb2.ADVISORY,
@@ -252,152 +246,20 @@ def resolve_config(
 
 
 # --------------------------------------------------------------------------------------------
-# Plan -> analyzer messages
+# Sessions: the analyzer in this process, or the pack's process over gRPC
 # --------------------------------------------------------------------------------------------
 
 
-def _wire(value: Any) -> Any:
-    """A plan value as the engine sends it: unknowns as the sentinel, secrets wrapped."""
-    if value == PLAN_UNKNOWN:
-        return UNKNOWN_STRING
-    if value == PLAN_SECRET:
-        return {SIG_KEY: SECRET_SIG, "value": PLAN_SECRET}
-    if isinstance(value, Mapping):
-        return {str(k): _wire(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_wire(v) for v in value]
-    return value
+class _Session:
+    """What both sessions share: the requests sent and the reading of the answers."""
 
-
-def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(_wire(values))
-    return message
-
-
-def provider_urn(reference: str) -> str:
-    """The URN of a provider reference (``URN::ID``, or a bare URN)."""
-    parts = reference.split("::")
-    return "::".join(parts[:4]) if len(parts) > 4 else reference
-
-
-class _PlanIndex:
-    """A plan's resources converted once to analyzer messages."""
-
-    def __init__(self, plan: Mapping[str, Any]) -> None:
-        self.resources: list[Mapping[str, Any]] = list(plan.get("resources", []))
-        self.by_urn = {str(r["urn"]): r for r in self.resources}
-        self._providers: dict[tuple[str, str], analyzer_pb2.AnalyzerProviderResource] = {}
-
-    def name_of(self, urn: str) -> str:
-        resource = self.by_urn.get(urn)
-        return str(resource["name"]) if resource is not None else ""
-
-    def provider(self, r: Mapping[str, Any]) -> analyzer_pb2.AnalyzerProviderResource | None:
-        reference = str(r.get("provider") or "")
-        region = str(r.get("region") or "")
-        if not reference:
-            return None
-        key = (reference, region)
-        if key not in self._providers:
-            urn = provider_urn(reference)
-            declared = self.by_urn.get(urn, {})
-            props = dict(declared.get("inputs", {}))
-            if region and "region" not in props:
-                props["region"] = region
-            parts = urn.split("::")
-            self._providers[key] = analyzer_pb2.AnalyzerProviderResource(
-                type=str(declared.get("type") or (parts[2] if len(parts) == 4 else "")),
-                urn=urn,
-                name=str(declared.get("name") or parts[-1]),
-                properties=_struct(props),
-            )
-        return self._providers[key]
-
-    @staticmethod
-    def options(r: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
-        opts = r.get("options") or {}
-        return analyzer_pb2.AnalyzerResourceOptions(
-            protect=bool(opts.get("protect", False)),
-            ignoreChanges=[str(x) for x in opts.get("ignoreChanges") or []],
-            parent=str(r.get("parent") or ""),
-        )
-
-    def request(self, r: Mapping[str, Any]) -> analyzer_pb2.AnalyzeRequest:
-        request = analyzer_pb2.AnalyzeRequest(
-            type=str(r["type"]),
-            properties=_struct(r.get("inputs") or {}),
-            urn=str(r["urn"]),
-            name=str(r["name"]),
-            options=self.options(r),
-        )
-        provider = self.provider(r)
-        if provider is not None:
-            request.provider.CopyFrom(provider)
-        return request
-
-    def stack_resource(self, r: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResource:
-        property_deps = {
-            str(k): analyzer_pb2.AnalyzerPropertyDependencies(urns=[str(u) for u in v])
-            for k, v in (r.get("propertyDependencies") or {}).items()
-        }
-        dependencies = [str(u) for u in (r.get("options") or {}).get("dependsOn") or []]
-        for urns in property_deps.values():
-            dependencies.extend(u for u in urns.urns if u not in dependencies)
-        resource = analyzer_pb2.AnalyzerResource(
-            type=str(r["type"]),
-            properties=_struct(r.get("inputs") or {}),
-            urn=str(r["urn"]),
-            name=str(r["name"]),
-            options=self.options(r),
-            parent=str(r.get("parent") or ""),
-            dependencies=dependencies,
-            propertyDependencies=property_deps,
-        )
-        provider = self.provider(r)
-        if provider is not None:
-            resource.provider.CopyFrom(provider)
-        return resource
-
-
-# --------------------------------------------------------------------------------------------
-# The pack process
-# --------------------------------------------------------------------------------------------
-
-
-def _pump(stream: IO[bytes], sink: queue.Queue[str] | None, keep: list[str]) -> None:
-    """Read a pack's output stream to its end, so the pack never blocks on a full pipe."""
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip("\n")
-        if sink is not None:
-            sink.put(line)
-        keep.append(line)
-    stream.close()
-
-
-class PolicyPackSession:
-    """A running policy pack, started as the Pulumi CLI starts it, stopped on exit."""
-
-    def __init__(
-        self,
-        policy_dir: str | os.PathLike[str] = POLICY_DIR,
-        python: str = sys.executable,
-        start_timeout: float = 60.0,
-    ) -> None:
+    def __init__(self, policy_dir: str | os.PathLike[str]) -> None:
         self.policy_dir = Path(policy_dir).resolve()
-        self.python = python
-        self.start_timeout = start_timeout
-        self._process: subprocess.Popen[bytes] | None = None
-        self._channel: grpc.Channel | None = None
-        self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
-        self._stdout: list[str] = []
-        self._stderr: list[str] = []
-        self._threads: list[threading.Thread] = []
         self.pack_name = ""
         self.plugin_version = ""
         self.policies: list[PolicyInfo] = []
 
-    def __enter__(self) -> PolicyPackSession:
+    def __enter__(self) -> Any:
         self.start()
         return self
 
@@ -409,89 +271,18 @@ class PolicyPackSession:
     ) -> None:
         self.close()
 
-    # -- lifecycle --------------------------------------------------------------------------
-
     def start(self) -> None:
-        """Run the pack, read the port it prints, connect and read its policies."""
-        if not (self.policy_dir / "PulumiPolicy.yaml").is_file():
-            raise PolicyPackError(f"no PulumiPolicy.yaml in {self.policy_dir}")
-        command = [self.python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, str(self.policy_dir)]
-        self._process = subprocess.Popen(
-            command,
-            cwd=self.policy_dir,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        stdout, stderr = self._process.stdout, self._process.stderr
-        assert stdout is not None and stderr is not None
-        self._threads = [
-            threading.Thread(target=_pump, args=(stdout, lines, self._stdout), daemon=True),
-            threading.Thread(target=_pump, args=(stderr, None, self._stderr), daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-        port = self._read_port(lines)
-        self._channel = grpc.insecure_channel(
-            f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 400 * 2**20)]
-        )
-        try:
-            grpc.channel_ready_future(self._channel).result(timeout=self.start_timeout)
-        except grpc.FutureTimeoutError as err:
-            self.close()
-            raise PolicyPackError(f"policy pack did not answer on port {port}") from err
-        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
-        self._read_info()
-
-    def _read_port(self, lines: queue.Queue[str]) -> int:
-        try:
-            first = lines.get(timeout=self.start_timeout)
-        except queue.Empty:
-            self.close()
-            raise PolicyPackError(self._failure("printed no port")) from None
-        if not first.strip().isdigit():
-            self.close()
-            raise PolicyPackError(self._failure(f"printed {first!r} instead of a port"))
-        return int(first.strip())
-
-    def _failure(self, what: str) -> str:
-        tail = "\n".join(self._stderr[-20:])
-        return f"policy pack {self.policy_dir} {what}" + (f":\n{tail}" if tail else "")
+        raise NotImplementedError
 
     def close(self) -> None:
-        """Disconnect and stop the pack (Ctrl-C, as the pack expects), then reap it."""
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
-        self._stub = None
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._threads = []
-
-    # -- analyzer calls ---------------------------------------------------------------------
-
-    @property
-    def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
-        if self._stub is None:
-            raise PolicyPackError("policy pack is not running")
-        return self._stub
+        raise NotImplementedError
 
     def _call(self, method: str, request: Any) -> Any:
-        try:
-            return getattr(self.stub, method)(request)
-        except grpc.RpcError as err:
-            raise PolicyPackError(self._failure(f"failed in {method}: {err}")) from err
+        raise NotImplementedError
+
+    def _check_pack(self) -> None:
+        if not (self.policy_dir / "PulumiPolicy.yaml").is_file():
+            raise PolicyPackError(f"no PulumiPolicy.yaml in {self.policy_dir}")
 
     def _read_info(self) -> None:
         info = self._call("GetAnalyzerInfo", empty_pb2.Empty())
@@ -533,16 +324,18 @@ class PolicyPackSession:
         )
         self._call("ConfigureStack", request)
 
+    def _requests(self, index: PlanIndex) -> tuple[Callable[[Mapping[str, Any]], Any], Any]:
+        """(the ``Analyze`` request of a resource, the ``AnalyzeStack`` request)."""
+        return index.request, index.stack_request()
+
     def analyze(self, plan: Mapping[str, Any]) -> list[Verdict]:
         """``Analyze`` each resource, then ``AnalyzeStack`` with all of them."""
-        index = _PlanIndex(plan)
+        index = PlanIndex(plan)
+        request, stack_request = self._requests(index)
         verdicts: list[Verdict] = []
         for resource in index.resources:
-            response = self._call("Analyze", index.request(resource))
+            response = self._call("Analyze", request(resource))
             verdicts.extend(self._verdicts(response, index, str(resource["urn"])))
-        stack_request = analyzer_pb2.AnalyzeStackRequest(
-            resources=[index.stack_resource(r) for r in index.resources]
-        )
         response = self._call("AnalyzeStack", stack_request)
         verdicts.extend(self._verdicts(response, index, ""))
         return verdicts
@@ -555,7 +348,7 @@ class PolicyPackSession:
         self.configure_stack(plan)
         return self.analyze(plan)
 
-    def _verdicts(self, response: Any, index: _PlanIndex, urn: str) -> list[Verdict]:
+    def _verdicts(self, response: Any, index: PlanIndex, urn: str) -> list[Verdict]:
         found = []
         for d in response.diagnostics:
             target = d.urn or urn
@@ -580,12 +373,67 @@ class PolicyPackSession:
         return found
 
 
+class PolicyPackSession(_Session):
+    """The pack's program run in this process; its analyzer, ``pulumi_policy``'s own servicer,
+    called directly (see ``policy_inprocess``). No process, no port, nothing to stop."""
+
+    def __init__(self, policy_dir: str | os.PathLike[str] = POLICY_DIR) -> None:
+        super().__init__(policy_dir)
+        self._servicer: policy_inprocess.OnceServicer | None = None
+
+    def __enter__(self) -> PolicyPackSession:
+        self.start()
+        return self
+
+    def start(self) -> None:
+        """Run the pack's program here and read its policies."""
+        self._check_pack()
+        try:
+            self._servicer = policy_inprocess.load(self.policy_dir)
+        except policy_inprocess.LibraryShapeError as err:
+            raise PolicyPackError(f"policy pack {self.policy_dir}: {err}") from err
+        except Exception as err:  # the pack's own program failed
+            raise PolicyPackError(
+                f"policy pack {self.policy_dir} failed to load: {type(err).__name__}: {err}"
+            ) from err
+        self._read_info()
+
+    def close(self) -> None:
+        self._servicer = None
+
+    def _call(self, method: str, request: Any) -> Any:
+        if self._servicer is None:
+            raise PolicyPackError("policy pack is not loaded")
+        try:
+            return getattr(self._servicer, method)(request, None)
+        except Exception as err:  # a policy failed: as the pack reports it
+            raise PolicyPackError(
+                f"policy pack {self.policy_dir} failed in {method}: {type(err).__name__}: {err}"
+            ) from err
+
+    def _requests(self, index: PlanIndex) -> tuple[Callable[[Mapping[str, Any]], Any], Any]:
+        once = policy_inprocess.OnceRequests(index)
+        return once.request, once.stack_request()
+
+    def analyze(self, plan: Mapping[str, Any]) -> list[Verdict]:
+        with collector_paused():
+            return super().analyze(plan)
+
+
 def evaluate(
     plan: Mapping[str, Any],
     policy_config: Mapping[str, Any] | None = None,
     *,
     policy_dir: str | os.PathLike[str] = POLICY_DIR,
+    analyzer: bool = False,
 ) -> list[Verdict]:
-    """Start the pack, evaluate ``plan`` (a ``reskflow-dr preview --json`` document), stop it."""
-    with PolicyPackSession(policy_dir) as pack:
-        return pack.evaluate(plan, policy_config)
+    """Load the pack, evaluate ``plan`` (a ``reskflow-dr preview --json`` document), let it go.
+    ``analyzer=True``: in its own process, over its gRPC analyzer interface."""
+    session: _Session = PolicyPackSession(policy_dir)
+    if analyzer:
+        from reskflow_dr.policy_analyzer import AnalyzerPackSession  # it builds on this module
+
+        session = AnalyzerPackSession(policy_dir)
+    with session as pack:
+        verdicts: list[Verdict] = pack.evaluate(plan, policy_config)
+        return verdicts

@@ -197,12 +197,11 @@ CASES: dict[str, tuple[Edit, str]] = {
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(tmp_path: Path) -> Path:
     """A copy of the project's config files (the program itself is linked, not copied)."""
     for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.dr.yaml"):
         (tmp_path / name).write_bytes((ROOT / name).read_bytes())
     (tmp_path / "infra").symlink_to(ROOT / "infra")
-    monkeypatch.chdir(tmp_path)  # the CLI finds the nearest Pulumi.yaml up from here
     return tmp_path
 
 
@@ -217,7 +216,9 @@ def test_bad_stack_config_is_refused_before_any_work(
     lines = len(prod.read_text(encoding="utf-8", errors="replace").splitlines())
     target = project / "out" / "prod.json"
 
-    code = cli.main(["preview", "prod", "--json", str(target), "--quiet", "--no-policy"])
+    code = cli.main(
+        ["-C", str(project), "preview", "prod", "--json", str(target), "--quiet", "--no-policy"]
+    )
 
     out, err = capsys.readouterr()
     assert code == 2
@@ -258,7 +259,10 @@ def test_a_secret_given_with_set_is_reported_by_key_only(
     override, expected = SECRET_OVERRIDES[case]
     target = project / "out" / "prod.json"
     code = cli.main(
-        ["preview", "prod", "--set", override, "--json", str(target), "--quiet", "--no-policy"]
+        [
+            *("-C", str(project), "preview", "prod", "--set", override),
+            *("--json", str(target), "--quiet", "--no-policy"),
+        ]
     )
     out, err = capsys.readouterr()
     assert (code, err) == (2, f"reskflow-dr: {expected}\n")

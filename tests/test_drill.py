@@ -6,6 +6,7 @@ import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -84,16 +85,36 @@ def test_disaster_changes_only_dr_with_the_peer_lost_flag() -> None:
 def test_disaster_runbook_needs_nothing_from_us_east_1() -> None:
     steps = drill.runbook(drill.transition("disaster"))
     *during, after = steps
-    assert all("-s prod" not in c and "--context prod" not in c for s in during for c in s.commands)
+    assert [s.kind for s in during] == ["gate", "activate", "config", "refresh", "up"]
+    assert all("prod" not in c for s in during for c in s.commands)
+    assert during[1].commands == ("reskflow-dr failover --to us-west-2 --disaster",)
     gates = [c for s in during if s.kind in ("gate", "up") for c in (s.verify,)]
     assert gates and all("--peer-lost" in g for g in gates)
+    assert after.kind == "after"
     assert after.title.startswith("When us-east-1 returns: fence it")
     assert list(after.commands) == [
+        "reskflow-dr fence prod",
         *FAILOVER[:7],  # prod: passive, a new replica generation, its old primary retained
         "pulumi config set reskflow:peerRole passive -s dr",
         "pulumi config set reskflow:peerLost false -s dr",
-        "pulumi up -s prod",
+        "pulumi up -s prod --policy-pack policy",
     ]
+
+
+#: The only commands a runbook may name: this program's, and Pulumi's with the policy pack.
+ALLOWED = ("reskflow-dr ", "pulumi config set ", "pulumi up -s ", "pulumi refresh -s ")
+
+
+@pytest.mark.parametrize("scenario", drill.SCENARIOS)
+def test_runbooks_name_only_program_commands_and_up_carries_the_policy_pack(
+    scenario: drill.Scenario,
+) -> None:
+    for step in drill.runbook(drill.transition(scenario)):
+        for command in step.commands:
+            assert command.startswith(ALLOWED), command
+            assert "./scripts" not in command and not command.startswith(("aws ", "kubectl"))
+            if command.startswith("pulumi up"):
+                assert command.endswith(" --policy-pack policy"), command
 
 
 @pytest.mark.parametrize(
@@ -102,9 +123,16 @@ def test_disaster_runbook_needs_nothing_from_us_east_1() -> None:
 )
 def test_runbook_promotes_before_it_demotes(scenario: drill.Scenario, order: list[str]) -> None:
     steps = drill.runbook(drill.transition(scenario))
-    assert ups(steps) == [f"pulumi up -s {s}" for s in order]
+    assert ups(steps) == [f"pulumi up -s {s} --policy-pack policy" for s in order]
     kinds = [s.kind for s in steps]
-    assert kinds.index("gate") < kinds.index("config") < kinds.index("up")
+    assert (
+        kinds.index("gate")
+        < kinds.index("activate")
+        < kinds.index("config")
+        < kinds.index("refresh")
+        < kinds.index("up")
+    )
+    assert [s.stack for s in steps if s.kind == "refresh"] == order
     promote_step = next(s for s in steps if s.kind == "up")
     assert promote_step.check == "promoted"
 
@@ -174,9 +202,13 @@ def test_cli_failover_prints_changes_diffs_verdict_runbook_and_budget(
         "Diff dr (us-west-2): 2 to create, 1 to update, 0 to replace",
         "Data safety: SAFE",
         "Runbook (promote dr before demoting prod):",
-        "5. [manual] Move the Redis and DocumentDB global primaries to us-west-2",
-        "7. [up] Promote dr",
-        "10. [up] Demote prod",
+        "2. [activate] Activate us-west-2 (graceful)",
+        "       $ reskflow-dr failover --to us-west-2",
+        "       - fence-peer        CustomActionLambda  region-switch",
+        "       - switch-traffic    ARCRoutingControl   region-switch",
+        "6. [up] Promote dr",
+        "       $ pulumi up -s dr --policy-pack policy",
+        "7. [up] Demote prod",
         "RTO/RPO budget: failing over to dr (us-west-2)",
         "AWS cannot meet the 5-minute RPO for S3 objects",
     ):
@@ -206,6 +238,57 @@ def test_cli_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert checked > 12  # keys and buckets, and now the data tier and the vault
     assert set(data["stacks"]) == {"prod", "dr"}
     assert data["budget"]["stores"][0]["store"] == "traffic (Route 53 failover)"
+    region_switch = data["regionSwitch"]
+    assert (region_switch["mode"], region_switch["targetRegion"]) == ("ungraceful", "us-west-2")
+    assert [(r["step"], r["ungraceful"]) for r in region_switch["workflow"]] == [
+        ("approve", "region-switch"),
+        ("scale-target", "region-switch"),
+        ("fence-peer", "skipped"),
+        ("promote-postgres", "local"),
+        ("failover-cache", "local"),
+        ("failover-docdb", "region-switch"),
+        ("verify-writable", "local"),
+        ("switch-traffic", "local"),
+    ]
+    activate = data["runbook"][1]
+    assert activate["kind"] == "activate"
+    assert [w["step"] for w in activate["workflow"]] == [
+        "approve",
+        "scale-target",
+        "promote-postgres",
+        "failover-cache",
+        "failover-docdb",
+        "verify-writable",
+        "switch-traffic",
+    ]
+    refresh = data["runbook"][3]
+    assert refresh["kind"] == "refresh" and refresh["stack"] == "dr"
+    assert (
+        "--target 'urn:pulumi:dr::reskflow::reskflow:data:PostgresDatabase"
+        "$aws:rds/instance:Instance::postgres-g2'" in refresh["commands"][0]
+    )
+
+
+def test_an_unsafe_region_switch_workflow_makes_the_drill_unsafe(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A workflow whose traffic switch is not last (here: the runbook reordered) is an unsafe
+    verdict, exit 1, with the problem named as a finding on the plan's stack."""
+    from components import region_switch_steps
+
+    real = region_switch_steps.plan_steps
+
+    def traffic_first(mode: Any) -> Any:
+        steps = real(mode)
+        return (steps[-1], *steps[:-1])
+
+    monkeypatch.setattr(region_switch_steps, "plan_steps", traffic_first)
+    assert main(["drill", "failover", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "prod: aws:arcregionswitch/plan:Plan reskflow-dr: workflow unsafe: us-east-1: the last "
+        "step is verify-writable, not the traffic switch"
+    ) in out
 
 
 def test_cli_execute_without_pulumi_is_one_line_exit_2(
@@ -307,9 +390,9 @@ def test_runbook_docs_hold_every_command(doc: str, scenario: drill.Scenario) -> 
 
 
 def test_cli_from_step_out_of_range_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["drill", "failover", "--quiet", "--execute", "--from-step", "12"]) == 2
+    assert main(["drill", "failover", "--quiet", "--execute", "--from-step", "8"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "reskflow-dr: --from-step 12: the runbook has steps 1 to 11"
+        "reskflow-dr: --from-step 8: the runbook has steps 1 to 7"
     )
 
 

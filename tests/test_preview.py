@@ -111,6 +111,7 @@ def test_resource_without_provider_is_refused(tmp_path: Path) -> None:
         preview("prod", root=tmp_path)
 
 
+@pytest.mark.fresh_plans
 def test_fresh_mocks_per_preview(plan_of: PlanOf) -> None:
     first, second = plan_of("prod"), plan_of("prod")
     assert [r.urn for r in first.resources] == [r.urn for r in second.resources]

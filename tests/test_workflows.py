@@ -189,7 +189,15 @@ def test_drill_is_manual_and_executes_only_with_approval() -> None:
         "inputs.execute",
         "drill",
     )
-    assert 'reskflow-dr drill "$SCENARIO" --execute' in execute["steps"][-1]["run"]
+    run = next(s for s in execute["steps"] if s.get("name") == "reskflow-dr drill --execute")
+    assert (
+        run["run"]
+        == 'venv/bin/reskflow-dr drill "$SCENARIO" --execute --journal-dir out/activation'
+    )
+    # the approval of the environment's reviewers reaches every approval step, never skipped
+    assert run["env"]["RESKFLOW_APPROVED_BY"] == (
+        "${{ github.actor }} (environment drill, run ${{ github.run_id }})"
+    )
 
 
 def test_offline_job_tests_previews_plans_the_drill_and_summarises() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -123,9 +123,12 @@ def run_local(
     approver: Approver,
     on_event: Callable[[StepEvent], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    only: Collection[str] = (),
 ) -> RunResult:
-    """Activate ``target_region`` (``mode``) step by step, journaled in ``journal_path``."""
-    steps = activation_steps(mode)
+    """Activate ``target_region`` (``mode``) step by step, journaled in ``journal_path``.
+    ``only``: run just these steps of the activation, in its order (after an ungraceful Region
+    switch execution, the steps it does not run)."""
+    steps = tuple(s for s in activation_steps(mode) if not only or s.name in only)
     journal = Journal.open(journal_path, target_region, mode, [s.name for s in steps])
     emit = on_event or (lambda _event: None)
 

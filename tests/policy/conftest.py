@@ -1,4 +1,5 @@
-"""Policy-pack fixtures: one pack process for the whole test session, asked over gRPC."""
+"""Policy-pack fixtures: the pack loaded once per test session, its analyzer called in this
+process; and, for the parity and process tests, the pack in its own process asked over gRPC."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the runner lives in the repository's own package
     sys.path.insert(0, str(ROOT))
 
+from reskflow_dr.policy_analyzer import AnalyzerPackSession  # noqa: E402
 from reskflow_dr.policy_runner import PolicyPackSession, Verdict  # noqa: E402
 
 Evaluate = Callable[..., list[Verdict]]
@@ -20,8 +22,15 @@ Evaluate = Callable[..., list[Verdict]]
 
 @pytest.fixture(scope="session")
 def pack() -> Iterator[PolicyPackSession]:
-    """The real policy pack, started as the Pulumi CLI starts it."""
+    """The real policy pack, its analyzer (pulumi_policy's servicer) called in this process."""
     with PolicyPackSession() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def analyzer_pack() -> Iterator[AnalyzerPackSession]:
+    """The real policy pack, started as the Pulumi CLI starts it, asked over gRPC."""
+    with AnalyzerPackSession() as session:
         yield session
 
 

@@ -1,12 +1,14 @@
-"""The offline runner: pack start and stop, GetAnalyzerInfo, Configure, unknowns, formatting."""
+"""The offline runner: pack load, start and stop, analyzer info, config, unknowns, formatting."""
 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
 
+from reskflow_dr.policy_analyzer import AnalyzerPackSession
 from reskflow_dr.policy_runner import (
     PolicyConfigError,
     PolicyPackError,
@@ -40,17 +42,18 @@ def test_pack_describes_every_policy(pack: PolicyPackSession) -> None:
     assert defaults == {"dailyDays": 7, "weeklyDays": 28, "continuousDays": 1}
 
 
-def test_evaluate_starts_and_stops_its_own_pack() -> None:
+@pytest.mark.parametrize("analyzer", [False, True], ids=["in-process", "pack-process"])
+def test_evaluate_starts_and_stops_its_own_pack(analyzer: bool) -> None:
     plan = reference_plan("prod")
     resource(plan, "kms-key")["inputs"]["enableKeyRotation"] = False
-    verdicts = evaluate(plan)
+    verdicts = evaluate(plan, analyzer=analyzer)
     assert flagged(verdicts, "reskflow-kms-rotation") == {
         "kms-key": ["Key kms-key: enableKeyRotation must be true (is false)"]
     }
 
 
 def test_session_stops_the_pack_cleanly() -> None:
-    session = PolicyPackSession()
+    session = AnalyzerPackSession()
     session.start()
     process = session._process
     assert process is not None and process.poll() is None
@@ -58,9 +61,49 @@ def test_session_stops_the_pack_cleanly() -> None:
     assert process.returncode == 0
 
 
-def test_a_missing_pack_is_an_error(tmp_path: Path) -> None:
+def test_a_pack_started_with_ctrl_c_ignored_still_stops_on_ctrl_c() -> None:
+    """As under ``nohup`` or ``&`` in a script: the pack inherits SIGINT ignored unless given the
+    default back; it must exit on the Ctrl-C that stops it (code 0), not be terminated later."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        session = AnalyzerPackSession()
+        session.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    process = session._process
+    assert process is not None and process.poll() is None
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=AnalyzerPackSession.STOP_TIMEOUT) == 0
+    session.close()
+
+
+@pytest.mark.parametrize("session", [PolicyPackSession, AnalyzerPackSession])
+def test_a_missing_pack_is_an_error(tmp_path: Path, session: type[PolicyPackSession]) -> None:
     with pytest.raises(PolicyPackError, match=r"no PulumiPolicy\.yaml"):
+        session(tmp_path).start()
+
+
+def test_a_pack_whose_program_fails_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    (tmp_path / "__main__.py").write_text("raise ValueError('no policies here')\n")
+    with pytest.raises(PolicyPackError, match=r"failed to load: ValueError: no policies here$"):
         PolicyPackSession(tmp_path).start()
+
+
+def test_a_failing_policy_is_a_pack_error(tmp_path: Path) -> None:
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "from pulumi_policy import PolicyPack, ResourceValidationPolicy\n"
+        "def broken(args, report):\n"
+        "    raise KeyError('bucket')\n"
+        "PolicyPack('broken', policies=[ResourceValidationPolicy(\n"
+        "    name='broken', description='d', validate=broken)])\n"
+    )
+    with (
+        PolicyPackSession(tmp_path) as pack,
+        pytest.raises(PolicyPackError, match=r"failed in Analyze: KeyError: 'bucket'$"),
+    ):
+        pack.evaluate(reference_plan("prod"))
 
 
 def test_config_raises_a_retention_minimum(evaluate: Evaluate) -> None:
