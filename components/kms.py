@@ -3,7 +3,9 @@ other."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -34,9 +36,14 @@ class RegionalKeyArgs:
     """ARN of the multi-Region primary to replicate; ``None`` creates the primary itself."""
     deletion_window_days: int = 30
     """Waiting period before KMS deletes a scheduled key (AWS allows 7 to 30)."""
+    extra_statements: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None
+    """Statements appended to the key policy (e.g. CloudFront decrypting for exactly one
+    distribution); None adds nothing."""
 
 
-def key_policy(region: str, account_id: str) -> str:
+def key_policy(
+    region: str, account_id: str, extra_statements: Sequence[Mapping[str, Any]] = ()
+) -> str:
     """Key policy: the account administers the key through IAM (S3 replication, RDS, AWS Backup and
     SNS use it with the caller's IAM permissions and grants), and the services that act with their
     own principal get exactly the actions they need."""
@@ -73,6 +80,7 @@ def key_policy(region: str, account_id: str) -> str:
                 # Not every service sends aws:SourceAccount to KMS; where it is sent, it must match.
                 "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": account_id}},
             },
+            *(dict(s) for s in extra_statements),
         ]
     )
 
@@ -88,7 +96,11 @@ class RegionalKey(pulumi.ComponentResource):
         self, name: str, args: RegionalKeyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("reskflow:security:RegionalKey", name, None, opts)
-        policy = key_policy(args.region, args.account_id)
+        policy: pulumi.Input[str] = key_policy(args.region, args.account_id)
+        if args.extra_statements is not None:
+            policy = pulumi.Output.from_input(args.extra_statements).apply(
+                lambda extra: key_policy(args.region, args.account_id, extra)
+            )
         description = f"ReskFlow DR data key ({args.region})"
         key: aws.kms.Key | aws.kms.ReplicaKey
         if args.primary_key_arn is None:

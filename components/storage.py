@@ -45,6 +45,10 @@ class SecureBucketArgs:
     object_lock: ObjectLock | None = None
     """S3 Object Lock default retention, or ``None`` for a bucket without Object Lock."""
 
+    extra_statements: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None
+    """Statements appended to the bucket policy (e.g. the CloudFront distribution that reads
+    the bucket through origin access control); None adds nothing."""
+
 
 @dataclass(frozen=True)
 class ObjectLock:
@@ -66,7 +70,11 @@ def _present_and_not(key: str, value: str) -> dict[str, Any]:
     return {"StringNotEquals": {key: value}, "Null": {key: "false"}}
 
 
-def bucket_policy(bucket_arn: str, expiries: Sequence[Expiry]) -> str:
+def bucket_policy(
+    bucket_arn: str,
+    expiries: Sequence[Expiry],
+    extra_statements: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """Deny plain-HTTP access, uploads asking for another encryption than SSE-KMS, and uploads
     asking for another tier than their prefix's. An upload that names no encryption is encrypted
     with the bucket's default (SSE-KMS with the regional key), so no object is ever stored
@@ -103,6 +111,7 @@ def bucket_policy(bucket_arn: str, expiries: Sequence[Expiry]) -> str:
                 "Condition": _present_and_not("s3:x-amz-storage-class", expiry.storage_class),
             }
         )
+    statements.extend(dict(s) for s in extra_statements)
     return policy_json(statements)
 
 
@@ -211,7 +220,9 @@ class SecureBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: bucket_policy(arn, args.expiries)),
+            policy=pulumi.Output.all(bucket.arn, args.extra_statements or []).apply(
+                lambda values: bucket_policy(values[0], args.expiries, values[1])
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, ownership]),
         )
         if args.object_lock is not None:

@@ -18,10 +18,16 @@ if _ROOT not in sys.path:
 import pulumi  # noqa: E402
 
 from infra import providers  # noqa: E402
-from infra.outputs import export_failover, export_outputs  # noqa: E402
+from infra.outputs import export_edge, export_failover, export_outputs  # noqa: E402
 from infra.tiers.alarms import build_alarms  # noqa: E402
 from infra.tiers.backup import backup_alarms, build_backups  # noqa: E402
 from infra.tiers.data import build_data_tier  # noqa: E402
+from infra.tiers.edge import (  # noqa: E402
+    bucket_statements,
+    build_edge,
+    build_edge_logging,
+    key_statements,
+)
 from infra.tiers.encryption import build_encryption  # noqa: E402
 from infra.tiers.failover import build_failover, peer_stack, split_brain_gate  # noqa: E402
 from infra.tiers.storage import build_storage  # noqa: E402
@@ -35,8 +41,10 @@ def main() -> None:
     aws_provider = providers.regional_provider(settings, split_brain_gate(settings, peer))
     regional = pulumi.ResourceOptions(providers=[aws_provider])
 
-    encryption = build_encryption(settings, regional)
-    storage = build_storage(settings, regional, encryption)
+    edge = build_edge(settings, regional)
+    encryption = build_encryption(settings, regional, key_statements(settings, edge))
+    storage = build_storage(settings, regional, encryption, bucket_statements(settings, edge))
+    build_edge_logging(settings, regional, encryption, edge)
     data = build_data_tier(settings, regional, encryption)
     vault = build_backups(settings, regional, encryption)
     # The record's check comes from the failover tier, which needs the record's probe first.
@@ -58,6 +66,7 @@ def main() -> None:
 
     export_outputs(settings, encryption, storage, data, vault, api, alerts, workloads)
     export_failover(settings, peer, failover, facts)
+    export_edge(edge)
 
 
 main()

@@ -12,6 +12,7 @@ from components.traffic import FailoverEndpoint
 from infra.settings import DOCDB_GLOBAL_IDENTIFIER, StackSettings
 from infra.settings.failover import serves_traffic
 from infra.tiers.data import DataTier
+from infra.tiers.edge import EdgeAccess
 from infra.tiers.encryption import Encryption
 from infra.tiers.failover import FACTS_OUTPUT, FailoverTier, PeerStack
 from infra.tiers.storage import Storage
@@ -128,3 +129,11 @@ def export_failover(
         pulumi.export("stepConfig", failover.step_config.apply(lambda c: c.to_json()))
     for note in failover.notes:
         pulumi.log.warn(note)
+
+
+def export_edge(edge: EdgeAccess) -> None:
+    """The distribution's id (the us-west-2 stack's ``reskflow:edgeDistributionId``, and what the
+    CDN invalidation after a failover acts on) and its domain, in the owning stack."""
+    if edge.distribution is not None:
+        pulumi.export("edgeDistributionId", edge.distribution.distribution_id)
+        pulumi.export("edgeDomainName", edge.distribution.domain_name)

@@ -7,6 +7,7 @@ by ``reskflow_dr.policy_runner``, the same way.
 from policies import (
     backup,
     backup_safety,
+    cloudfront,
     cloudwatch,
     cost,
     docdb,
@@ -38,6 +39,7 @@ PolicyPack(
         *sns.POLICIES,
         *cloudwatch.POLICIES,
         *route53.POLICIES,
+        *cloudfront.POLICIES,
         *safety.POLICIES,
         *three_two_one.POLICIES,
         *cost.POLICIES,

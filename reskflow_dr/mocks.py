@@ -186,7 +186,28 @@ def _by_arn(ctx: ResourceContext) -> State:
     return {"id": str(ctx.inputs.get("arn", ctx.name))}
 
 
+def _distribution(ctx: ResourceContext) -> State:
+    """CloudFront ids are E + upper-case letters/digits; its ARNs have no region."""
+    dist_id = "E" + ctx.digest(13).upper()
+    return {
+        "id": dist_id,
+        "arn": f"arn:aws:cloudfront::{ctx.account}:distribution/{dist_id}",
+        "domainName": f"d{ctx.digest(13)}.cloudfront.net",
+        "hostedZoneId": "Z2FDTNDATAQYW2",
+    }
+
+
+def _web_acl(ctx: ResourceContext) -> State:
+    """WAFv2 ARNs name the scope: ``global`` for CLOUDFRONT, ``regional`` otherwise."""
+    name = ctx.physical_name("name")
+    scope = "global" if ctx.inputs.get("scope") == "CLOUDFRONT" else "regional"
+    acl_id = _uuid(ctx)
+    return {"id": acl_id, "arn": ctx.arn("wafv2", f"{scope}/webacl/{name}/{acl_id}")}
+
+
 _LATER_TIERS: dict[str, Derive] = {
+    "aws:cloudfront/distribution:Distribution": _distribution,
+    "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:backup/vault:Vault": _backup_vault,
     "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault": _backup_vault,
     "aws:backup/vaultPolicy:VaultPolicy": _backup_vault_child,

@@ -74,6 +74,8 @@ PROD_PASSIVE = edits(
 )
 DR_TRAFFIC = "{hostedZoneId: %s, recordName: %s, endpoint: api-us-west-2.reskflow.example.com}"
 PG15 = "public.ecr.aws/docker/library/postgres:15.8-alpine"
+EDGE_CERT = "arn:aws:acm:%s:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+EDGE_CERT_EAST = EDGE_CERT % "us-east-1"
 
 CASES: dict[str, tuple[Edit, str]] = {
     "not UTF-8": (
@@ -210,6 +212,35 @@ CASES: dict[str, tuple[Edit, str]] = {
         set_key("prod", "reskflow:fenceDataStores", "true"),
         "config error: reskflow:fenceDataStores = true: an active stack serves and writes: only "
         "a passive stack's stores are fenced",
+    ),
+    "edge certificate outside us-east-1": (
+        set_key("prod", "reskflow:edge", "{certificateArn: " + EDGE_CERT % "eu-west-1" + "}"),
+        f'config error: reskflow:edge.certificateArn = "{EDGE_CERT % "eu-west-1"}": CloudFront '
+        "only uses ACM certificates in us-east-1",
+    ),
+    "edge rate limit below what WAF accepts": (
+        set_key("prod", "reskflow:edge", f"{{certificateArn: {EDGE_CERT_EAST}, rateLimit: 9}}"),
+        "config error: reskflow:edge.rateLimit = 9: expected a whole number of requests from 10 "
+        "to 2000000000 (AWS WAF's rate-based rule limits)",
+    ),
+    "edge static origin not a replicated bucket": (
+        set_key("prod", "reskflow:edge", f"{{certificateArn: {EDGE_CERT_EAST}, staticStore: www}}"),
+        'config error: reskflow:edge.staticStore = "www": must be one of the replicated '
+        "buckets' stores: uploads, logs, config, backups, blockchain",
+    ),
+    "edge api origin not the failover name": (
+        set_key(
+            "prod",
+            "reskflow:edge",
+            f"{{certificateArn: {EDGE_CERT_EAST}, apiOrigin: api-us-east-1.reskflow.example.com}}",
+        ),
+        'config error: reskflow:edge.apiOrigin = "api-us-east-1.reskflow.example.com": must be '
+        "the API's failover name api.reskflow.example.com (reskflow:traffic.recordName)",
+    ),
+    "edge distribution id in the owning stack": (
+        set_key("prod", "reskflow:edgeDistributionId", "E2EXAMPLE1ABCD"),
+        'config error: reskflow:edgeDistributionId = "E2EXAMPLE1ABCD": not used in the us-east-1 '
+        "stack, which owns the distribution",
     ),
 }
 

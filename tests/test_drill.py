@@ -196,9 +196,10 @@ def test_cli_failover_prints_changes_diffs_verdict_runbook_and_budget(
         "Drill failover: dr (us-west-2) becomes active, prod (us-east-1) passive",
         *FAILOVER,
         # prod: g3 (replica) and the lag alarms created; g1, the DocumentDB cluster and the Redis
-        # group fenced (their fence groups always exist) and the drained health check updated;
-        # the backup copy moves to dr. dr: g2 promoted in place.
-        "Diff prod (us-east-1): 3 to create, 4 to update, 0 to replace",
+        # group fenced (their fence groups always exist), the drained health check updated and
+        # the distribution's origin group puts the us-west-2 bucket first; the backup copy moves
+        # to dr. dr: g2 promoted in place.
+        "Diff prod (us-east-1): 3 to create, 5 to update, 0 to replace",
         "Diff dr (us-west-2): 2 to create, 1 to update, 0 to replace",
         "Data safety: SAFE",
         "Runbook (promote dr before demoting prod):",
@@ -218,7 +219,7 @@ def test_cli_failover_prints_changes_diffs_verdict_runbook_and_budget(
 def test_cli_unsafe_what_if_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["drill", "failover", "--set", "reskflow:bucketPrefix=other", "--quiet"]) == 1
     out = capsys.readouterr().out
-    assert "Data safety: UNSAFE - 12 finding(s)" in out
+    assert "Data safety: UNSAFE - 13 finding(s)" in out  # 12, and the edge-logs bucket
     assert "prod: aws:s3/bucket:Bucket s3-uploads: replaced: a new, empty resource [bucket]" in out
 
 

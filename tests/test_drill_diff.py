@@ -209,7 +209,13 @@ def test_table_covers_the_data_bearing_types_with_sources() -> None:
     assert "forceNewIfRegionChanges" in doc["all"]["replace"]["region"]
 
 
-@pytest.mark.parametrize("token", sorted(DATA_BEARING | {"aws:route53/healthCheck:HealthCheck"}))
+@pytest.mark.parametrize(
+    "token",
+    sorted(
+        DATA_BEARING
+        | {"aws:route53/healthCheck:HealthCheck", "aws:cloudfront/distribution:Distribution"}
+    ),
+)
 def test_table_matches_the_installed_pulumi_aws(token: str) -> None:
     """Every listed property is a real input; every input is classified or listed unclassified."""
     spec = json.loads(TABLE_PATH.read_text())["types"][token]
@@ -251,8 +257,10 @@ def test_renaming_every_bucket_on_todays_stack_is_unsafe(plan_of: PlanOf) -> Non
     d = diff_plans(plan_of("prod"), plan_of("prod", "reskflow:bucketPrefix=other"))
     v = verdict([d])
     replaced = sorted(f.name for f in v.findings if f.problem.startswith("replaced"))
+    # The five stores, and the edge's access-log bucket (docs/edge.md).
     assert replaced == [
-        f"s3-{s}" for s in sorted(("uploads", "logs", "config", "backups", "blockchain"))
+        f"s3-{s}"
+        for s in sorted(("uploads", "logs", "config", "backups", "blockchain", "edge-logs"))
     ]
     assert all(f.properties == ("bucket",) for f in v.findings if f.problem.startswith("replaced"))
 

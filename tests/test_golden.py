@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,14 +33,24 @@ COMMANDS: dict[str, list[str]] = {
 
 
 @pytest.fixture(scope="session")
-def regenerated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, bytes]]:
+def regenerated(
+    tmp_path_factory: pytest.TempPathFactory, plan_cache: Any
+) -> dict[str, tuple[int, bytes]]:
+    """Built fresh, not from the session's plan cache: the goldens are what the command gives."""
     out = tmp_path_factory.mktemp("golden")
     results: dict[str, tuple[int, bytes]] = {}
-    for name, command in COMMANDS.items():
-        target = out / name
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = main([*command, "--json", str(target)])
-        results[name] = (code, target.read_bytes())
+    plan_cache.bypass = True
+    try:
+        for name, command in COMMANDS.items():
+            target = out / name
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
+                code = main([*command, "--json", str(target)])
+            results[name] = (code, target.read_bytes())
+    finally:
+        plan_cache.bypass = False
     return results
 
 

@@ -38,8 +38,8 @@ def schema() -> dict[str, Any]:
 
 def test_each_key_is_declared_once() -> None:
     names = [k.name for k in KEYS]
-    # 45 + the 8 failover keys (infra/settings/failover.py) + the 2 backup keys
-    assert len(names) == len(set(names)) == 55
+    # 45 + the 8 failover keys (infra/settings/failover.py) + 2 backup keys + 2 edge keys
+    assert len(names) == len(set(names)) == 57
 
 
 def test_readme_table_matches_the_declarations() -> None:

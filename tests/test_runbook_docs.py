@@ -18,7 +18,12 @@ FENCE = re.compile(r"```sh\n(.*?)```", re.S)
 
 
 def test_the_runbooks_exist() -> None:
-    assert [p.name for p in RUNBOOKS] == ["disaster-failover.md", "drill.md", "failback.md"]
+    assert [p.name for p in RUNBOOKS] == [
+        "ddos.md",
+        "disaster-failover.md",
+        "drill.md",
+        "failback.md",
+    ]
 
 
 @pytest.mark.parametrize("path", [*RUNBOOKS, ROOT / "docs" / "database-failover.md"], ids=str)

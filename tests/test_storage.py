@@ -49,7 +49,9 @@ def test_every_resource_is_in_the_stack_region(stack_plan: tuple[str, Plan]) -> 
 def test_buckets_are_protected_versioned_and_private(stack_plan: tuple[str, Plan]) -> None:
     stack, plan = stack_plan
     buckets = {r.inputs["bucket"]: r for r in plan.of_type("aws:s3/bucket:Bucket")}
-    assert set(buckets) == {bucket(stack, s) for s in STORES}
+    # The prod stack also owns the edge's access-log bucket (docs/edge.md).
+    edge_logs = {bucket(stack, "edge-logs")} if stack == "prod" else set()
+    assert set(buckets) == {bucket(stack, s) for s in STORES} | edge_logs
     for store in STORES:
         b = named(plan, f"s3-{store}")
         assert b.options["protect"] is True and b.options["retainOnDelete"] is True
@@ -244,7 +246,7 @@ def test_first_bring_up_declares_no_replication(plan_of: PlanOf) -> None:
     plan = plan_of("prod", "reskflow:peerDeployed=false")
     assert plan.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig") == []
     assert [r for r in plan.of_type("aws:iam/role:Role") if "replication" in r.name] == []
-    assert len(plan.of_type("aws:s3/bucket:Bucket")) == len(STORES)
+    assert len(plan.of_type("aws:s3/bucket:Bucket")) == len(STORES) + 1  # and the edge-logs bucket
 
 
 def test_kms_primary_in_prod_and_replica_in_dr(plan_of: PlanOf) -> None:

@@ -52,6 +52,7 @@ from infra.settings.data import (
     postgres_identifier,
     redis_replication_group_id,
 )
+from infra.settings.edge import EDGE_OWNER_REGION, EdgeSettings
 from infra.settings.guards import (
     PEER_LOST_KEY,
     PEER_ROLE_KEY,
@@ -80,6 +81,7 @@ __all__ = [
     "DB_GENERATION_KEY",
     "DOCDB_GLOBAL_IDENTIFIER",
     "DOCDB_PRIMARY_REGION_KEY",
+    "EDGE_OWNER_REGION",
     "GLOBAL_STORES_HOME_REGION",
     "KEYS",
     "KEYS_BY_NAME",
@@ -107,6 +109,7 @@ __all__ = [
     "BackupSettings",
     "ConfigError",
     "DatabaseSettings",
+    "EdgeSettings",
     "Key",
     "RecoveryTargets",
     "Retention",

@@ -7,6 +7,7 @@ from infra.settings import (
     backup,
     backup_jobs,
     data,
+    edge,
     failover,
     guards,
     storage,
@@ -29,5 +30,6 @@ KEYS: tuple[Key, ...] = (
     *targets.KEYS,
     *workloads.KEYS,
     *backup_jobs.KEYS,
+    *edge.KEYS,
 )
 KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pulumi.runtime.config import get_config_secret_keys_env, is_config_secret
@@ -35,6 +35,12 @@ from infra.settings.core import (
 )
 from infra.settings.data import DatabaseSettings
 from infra.settings.database import parse_database
+from infra.settings.edge import (
+    EDGE_DISTRIBUTION_ID_KEY,
+    EDGE_KEY,
+    EdgeSettings,
+    parse_edge,
+)
 from infra.settings.failover import FailoverSettings, parse_failover
 from infra.settings.guards import dump_images_not_older, split_brain_guard
 from infra.settings.keys import KEYS_BY_NAME
@@ -89,6 +95,8 @@ class StackSettings:
     """Kubernetes workloads; None when the stack names no cluster (kubeconfig or context)."""
     failover: FailoverSettings = field(default_factory=FailoverSettings)
     """Traffic switch, Region switch plan, peer stack reference and fence."""
+    edge: EdgeSettings | None = None
+    """CloudFront and WAF (``reskflow:edge``); None when the stack declares no edge."""
 
     @property
     def holds_kms_primary(self) -> bool:
@@ -279,6 +287,15 @@ def load_settings(
         settings.backup.continuous_days,
         settings.database.postgres.backup_retention_days,
     )
+    edge = parse_edge(
+        get(EDGE_KEY.name) or None,
+        get(EDGE_DISTRIBUTION_ID_KEY.name) or None,
+        region=region,
+        api_record=settings.traffic.record_name,
+        stores=[store.key for store in settings.stores],
+    )
+    if edge is not None:
+        settings = replace(settings, edge=edge)
     for store in settings.stores:
         for r in (region, peer_region):
             validate_bucket_name(BUCKET_PREFIX_KEY.name, settings.bucket_name(store.key, r))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -18,7 +19,11 @@ class Encryption:
     """The same key's ARN in the peer region (all replicas share the key id)."""
 
 
-def build_encryption(settings: StackSettings, regional: pulumi.ResourceOptions) -> Encryption:
+def build_encryption(
+    settings: StackSettings,
+    regional: pulumi.ResourceOptions,
+    extra_statements: pulumi.Input[list[dict[str, Any]]] | None = None,
+) -> Encryption:
     key = RegionalKey(
         "kms",
         RegionalKeyArgs(
@@ -28,6 +33,7 @@ def build_encryption(settings: StackSettings, regional: pulumi.ResourceOptions) 
             primary_key_arn=None
             if settings.holds_kms_primary
             else settings.kms_key_arn(KMS_PRIMARY_REGION, str(settings.kms_primary_key_id)),
+            extra_statements=extra_statements,
         ),
         opts=regional,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +44,12 @@ def weekly_lock(settings: StackSettings, tier: str) -> dict[str, Any]:
 
 
 def build_storage(
-    settings: StackSettings, regional: pulumi.ResourceOptions, encryption: Encryption
+    settings: StackSettings,
+    regional: pulumi.ResourceOptions,
+    encryption: Encryption,
+    extra_statements: Mapping[str, pulumi.Input[list[dict[str, Any]]]] | None = None,
 ) -> Storage:
+    """``extra_statements``: bucket policy statements added to a store's bucket, by store."""
     key = encryption.key
     buckets: dict[str, SecureBucket] = {}
     for store in settings.stores:
@@ -57,6 +62,7 @@ def build_storage(
                 expiries=store.expiries,
                 incomplete_multipart_days=settings.retention.incomplete_multipart_days,
                 object_lock=_object_lock(settings, store.key),
+                extra_statements=(extra_statements or {}).get(store.key),
             ),
             opts=regional,
         )

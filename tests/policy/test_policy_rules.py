@@ -18,6 +18,7 @@ from reskflow_dr.policy_runner import PolicyPackSession, has_mandatory_violation
 from .backup_safety_cases import CASES as BACKUP_SAFETY_CASES
 from .builders import key_arn, reference_plan, remove, resource
 from .conftest import Evaluate, flagged
+from .test_policy_edge import CASES as EDGE_CASES
 
 Plan = dict[str, Any]
 
@@ -444,7 +445,8 @@ def test_governance_lock_passes_unless_compliance_is_required(evaluate: Evaluate
 
 def test_every_policy_of_the_pack_has_a_non_compliant_case(pack: PolicyPackSession) -> None:
     advisory = {"reskflow-cost-minimum-storage-duration", "reskflow-rpo-note"}
-    covered = set(MANDATORY_POLICIES) | advisory | {"reskflow-3-2-1"}
+    edge = {policy for policy, _edit, _expected in EDGE_CASES.values()}  # test_policy_edge.py
+    covered = set(MANDATORY_POLICIES) | advisory | {"reskflow-3-2-1"} | edge
     assert {p.name for p in pack.policies} == covered
 
 
