@@ -120,6 +120,10 @@ def sanitize(value: Any) -> Any:
         return value
     if isinstance(value, pulumi.Resource):
         return "[resource]"
+    if isinstance(value, pulumi.AssetArchive):  # a Lambda package: its entries, not its address
+        return {"assetArchive": sorted(value.assets)}
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return f"[{type(value).__name__}]"
     return str(value)
 
 
