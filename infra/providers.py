@@ -47,7 +47,7 @@ def load() -> StackSettings:
             read_config(),
             pulumi.get_stack(),
             pulumi.get_project(),
-            organization=pulumi.get_organization(),
+            organization=pulumi.get_organization() or "organization",
         )
     except ConfigError as err:
         # RunError ends the program with this one line and no traceback.

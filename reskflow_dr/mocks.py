@@ -285,9 +285,8 @@ def _generic(token: str, ctx: ResourceContext) -> State:
 
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
-#: Region of each stack, and the regions ARC places a cluster's five endpoints in offline.
+#: Region of each stack of this program.
 _STACK_REGIONS = {"prod": "us-east-1", "dr": "us-west-2"}
-_ARC_ENDPOINT_REGIONS = ("ap-northeast-1", "ap-southeast-2", "eu-west-1", "us-east-1", "us-west-2")
 
 
 def offline_stack_outputs(stack_name: str, account: str) -> State:
@@ -327,32 +326,13 @@ def offline_stack_outputs(stack_name: str, account: str) -> State:
 
 
 def _route53_recovery(ctx: ResourceContext, kind: str) -> State:
-    """ARC recovery-control resources: ids AWS generates, ARNs without a region."""
-    name = ctx.physical_name("name")
-    state: State = {
-        "id": name,
-        "arn": ctx.arn("route53-recovery-control", f"{kind}/{ctx.digest(32)}", region=False),
-    }
-    if kind == "cluster":
-        state["clusterEndpoints"] = [
-            {"region": r, "endpoint": f"https://host-{ctx.digest(8)}.{r}.example.aws"}
-            for r in _ARC_ENDPOINT_REGIONS
-        ]
-    return state
-
-
-def _arc(kind: str) -> Derive:
-    return lambda ctx: _route53_recovery(ctx, kind)
-
-
-DERIVATIONS.update(
-    {
-        "aws:route53recoverycontrol/cluster:Cluster": _arc("cluster"),
-        "aws:route53recoverycontrol/controlPanel:ControlPanel": _arc("controlpanel"),
-        "aws:route53recoverycontrol/routingControl:RoutingControl": _arc("routingcontrol"),
-        "aws:route53recoverycontrol/safetyRule:SafetyRule": _arc("safetyrule"),
-    }
-)
+    """ARC recovery-control resources as :func:`_generic` derives them."""
+    token = {
+        "cluster": "aws:route53recoverycontrol/cluster:Cluster",
+        "controlpanel": "aws:route53recoverycontrol/controlPanel:ControlPanel",
+        "routingcontrol": "aws:route53recoverycontrol/routingControl:RoutingControl",
+    }[kind]
+    return {**_generic(token, ctx), "clusterEndpoints": []}
 
 
 class PlanMocks(pulumi.runtime.Mocks):

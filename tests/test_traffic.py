@@ -70,9 +70,12 @@ def test_record_ownership_is_fixed_by_region_not_role(
         "records": [endpoint(REGION[stack])],
         "setIdentifier": REGION[stack],
         "failoverRoutingPolicies": [{"type": failover}],
-        "healthCheckId": plan.outputs["healthCheckId"],
+        # The traffic switch's check for this region (infra/tiers/failover.py), not the probe.
+        "healthCheckId": plan.outputs["failover"]["recordHealthCheckId"],
         "allowOverwrite": False,
     }
+    assert plan.outputs["failover"]["recordHealthCheck"] == "traffic-switch"
+    assert plan.outputs["failover"]["recordHealthCheckId"] != plan.outputs["healthCheckId"]
 
 
 def test_drained_region_is_disabled_and_inverted_only_when_passive_primary(

@@ -171,6 +171,7 @@ ROLE_FIELDS = {
     "kubernetes:apps/v1:Deployment": {
         "spec.template.spec.containers[{name}].env[RESKFLOW_REGION_ROLE].value",
         "spec.template.spec.containers[{name}].env[RESKFLOW_READ_ONLY].value",
+        "spec.template.spec.containers[{name}].env[RESKFLOW_SERVES_TRAFFIC].value",
     },
     "kubernetes:batch/v1:CronJob": {"spec.suspend"},
     "aws:cloudwatch/metricAlarm:MetricAlarm": {"actionsEnabled", "treatMissingData"},

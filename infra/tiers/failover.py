@@ -64,7 +64,9 @@ class PeerStack:
     def get(self, output: str) -> pulumi.Output[Any]:
         if self.ref is None:
             return pulumi.Output.from_input(None)
-        return self.ref.get_output(output)
+        # ``outputs`` rather than ``get_output``: a read that returns no output map at all
+        # (a mock) reads as a peer with no outputs instead of failing.
+        return self.ref.outputs.apply(lambda outputs: (outputs or {}).get(output))
 
     def facts(self) -> pulumi.Output[Mapping[str, Any] | None]:
         return self.get(FACTS_OUTPUT)
