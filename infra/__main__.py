@@ -38,7 +38,9 @@ def main() -> None:
     vault = build_backups(settings, regional, encryption)
     api = build_traffic(settings, regional)
     alarms = [*data.lag_alarms, *workload_alarms(settings)]
-    alerts = build_alarms(settings, regional, encryption, api, alarms)
+    alerts = build_alarms(
+        settings, regional, encryption, api, alarms, data, storage.buckets.get("logs")
+    )
     workloads = build_workloads(
         settings, aws_provider, encryption.key.key_arn, data.endpoints, alerts.topic_arn
     )
