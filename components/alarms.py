@@ -131,7 +131,10 @@ def s3_replication_alarms(
     latency_threshold_seconds: int,
 ) -> list[AlarmSpec]:
     """Replication Time Control metrics of one replication rule: latency beyond the RTC threshold
-    and any failed replication operation."""
+    and any failed replication operation. S3 publishes these metrics only while objects are
+    being replicated (https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html):
+    no writes means no data, so missing data does not breach here; a stopped replication shows
+    as failed operations or latency, and the readiness checks read the rule's status."""
     dimensions = {
         "SourceBucket": source_bucket,
         "DestinationBucket": destination_bucket,

@@ -67,9 +67,11 @@ def _ratio_alarm(
     )
 
 
-def application_rules(region: str) -> list[AlarmSpec]:
+def application_rules(region: str, active: bool) -> list[AlarmSpec]:
     """High error rate, slow response (p95), payment failures, low order volume (business hours)
-    and high cancellation rate, from the services' metric contract in this region."""
+    and high cancellation rate, from the services' metric contract in this region. Only the
+    active region takes orders: the passive region's low-order-volume alarm is declared (it is
+    ready when the roles switch) with its actions off."""
     dims = {"Region": region}
     error_level = degraded_level_for("error_rate", 5)
     start, end = BUSINESS_HOURS_UTC
@@ -139,6 +141,7 @@ def application_rules(region: str) -> list[AlarmSpec]:
             threshold=10,
             evaluation_periods=15,
             severity="warning",
+            actions_enabled=active,
             queries=orders,
         ),
         _ratio_alarm(

@@ -92,7 +92,7 @@ def build_alarms(
     alarms = list(lag_alarms)
     if data is not None:
         alarms += data_alarms(settings, data)
-    alarms += application_rules(settings.region)
+    alarms += application_rules(settings.region, settings.role == "active")
     if settings.peer_deployed:
         for store in settings.stores:
             alarms += s3_replication_alarms(
