@@ -45,12 +45,22 @@ def _ratio_alarm(
     """``100 * numerator / denominator`` above a percentage, one-minute periods; no traffic is
     no data and does not alarm (the canaries and the order-volume rule cover silence)."""
     queries = (
-        MetricQuery("num", namespace=APP_NAMESPACE, metric_name=numerator, dimensions=dimensions,
-                    stat="Sum"),
-        MetricQuery("den", namespace=APP_NAMESPACE, metric_name=denominator,
-                    dimensions=dimensions, stat="Sum"),
-        MetricQuery("ratio", expression="100 * num / den", return_data=True,
-                    label=f"{numerator} / {denominator} (%)"),
+        MetricQuery(
+            "num", namespace=APP_NAMESPACE, metric_name=numerator, dimensions=dimensions, stat="Sum"
+        ),
+        MetricQuery(
+            "den",
+            namespace=APP_NAMESPACE,
+            metric_name=denominator,
+            dimensions=dimensions,
+            stat="Sum",
+        ),
+        MetricQuery(
+            "ratio",
+            expression="100 * num / den",
+            return_data=True,
+            label=f"{numerator} / {denominator} (%)",
+        ),
     )
     return AlarmSpec(
         name=name,
@@ -76,8 +86,13 @@ def application_rules(region: str, active: bool) -> list[AlarmSpec]:
     error_level = degraded_level_for("error_rate", 5)
     start, end = BUSINESS_HOURS_UTC
     orders = (
-        MetricQuery("orders", namespace=APP_NAMESPACE, metric_name="OrdersPlaced",
-                    dimensions=dims, stat="Sum"),
+        MetricQuery(
+            "orders",
+            namespace=APP_NAMESPACE,
+            metric_name="OrdersPlaced",
+            dimensions=dims,
+            stat="Sum",
+        ),
         MetricQuery("filled", expression="FILL(orders, 0)"),
         MetricQuery(
             "business",
@@ -113,8 +128,14 @@ def application_rules(region: str, active: bool) -> list[AlarmSpec]:
             evaluation_periods=5,
             severity="warning",
             queries=(
-                MetricQuery("p95", namespace=APP_NAMESPACE, metric_name="Latency",
-                            dimensions=dims, stat="p95", return_data=True),
+                MetricQuery(
+                    "p95",
+                    namespace=APP_NAMESPACE,
+                    metric_name="Latency",
+                    dimensions=dims,
+                    stat="p95",
+                    return_data=True,
+                ),
             ),
         ),
         _ratio_alarm(
@@ -195,25 +216,71 @@ def infrastructure_rules(
     rds = {"DBInstanceIdentifier": postgres_identifier}
     free_bytes = round(postgres_storage_gb * 2**30 * 0.10)
     specs = [
-        _infra("postgres-high-cpu", "high_cpu", "AWS/RDS", "CPUUtilization", rds,
-               "GreaterThanThreshold", 80, 5, "warning", "RDS CPU > 80 % for 5 min"),
-        _infra("postgres-disk-space", "disk_space", "AWS/RDS", "FreeStorageSpace", rds,
-               "LessThanThreshold", free_bytes, 1, "critical",
-               f"RDS free storage < 10 % of the {postgres_storage_gb} GiB allocated (> 90 % "
-               "used) for 1 min; storage autoscaling may already be growing the volume"),
-        _infra("docdb-high-cpu", "high_cpu", "AWS/DocDB", "CPUUtilization",
-               {"DBClusterIdentifier": docdb_cluster}, "GreaterThanThreshold", 80, 5, "warning",
-               "DocumentDB CPU > 80 % for 5 min"),
+        _infra(
+            "postgres-high-cpu",
+            "high_cpu",
+            "AWS/RDS",
+            "CPUUtilization",
+            rds,
+            "GreaterThanThreshold",
+            80,
+            5,
+            "warning",
+            "RDS CPU > 80 % for 5 min",
+        ),
+        _infra(
+            "postgres-disk-space",
+            "disk_space",
+            "AWS/RDS",
+            "FreeStorageSpace",
+            rds,
+            "LessThanThreshold",
+            free_bytes,
+            1,
+            "critical",
+            f"RDS free storage < 10 % of the {postgres_storage_gb} GiB allocated (> 90 % "
+            "used) for 1 min; storage autoscaling may already be growing the volume",
+        ),
+        _infra(
+            "docdb-high-cpu",
+            "high_cpu",
+            "AWS/DocDB",
+            "CPUUtilization",
+            {"DBClusterIdentifier": docdb_cluster},
+            "GreaterThanThreshold",
+            80,
+            5,
+            "warning",
+            "DocumentDB CPU > 80 % for 5 min",
+        ),
     ]
     for cluster in redis_member_clusters:
         dims = {"CacheClusterId": cluster}
         specs += [
-            _infra(f"redis-{cluster}-high-cpu", "high_cpu", "AWS/ElastiCache",
-                   "EngineCPUUtilization", dims, "GreaterThanThreshold", 80, 5, "warning",
-                   "Redis engine CPU > 80 % for 5 min"),
-            _infra(f"redis-{cluster}-memory", "memory_pressure", "AWS/ElastiCache",
-                   "DatabaseMemoryUsagePercentage", dims, "GreaterThanThreshold", 85, 10,
-                   "warning", "Redis memory used > 85 % for 10 min"),
+            _infra(
+                f"redis-{cluster}-high-cpu",
+                "high_cpu",
+                "AWS/ElastiCache",
+                "EngineCPUUtilization",
+                dims,
+                "GreaterThanThreshold",
+                80,
+                5,
+                "warning",
+                "Redis engine CPU > 80 % for 5 min",
+            ),
+            _infra(
+                f"redis-{cluster}-memory",
+                "memory_pressure",
+                "AWS/ElastiCache",
+                "DatabaseMemoryUsagePercentage",
+                dims,
+                "GreaterThanThreshold",
+                85,
+                10,
+                "warning",
+                "Redis memory used > 85 % for 10 min",
+            ),
         ]
     return specs
 
@@ -257,10 +324,14 @@ def redis_global_lag(
     (dimension ``CacheClusterId``); no data from any of them means replication stopped."""
     members = redis_member_clusters(replication_group_id, nodes)
     queries = tuple(
-        MetricQuery(f"m{i}", namespace="AWS/ElastiCache",
-                    metric_name="GlobalDatastoreReplicationLag",
-                    dimensions={"CacheClusterId": c}, stat="Maximum",
-                    period_seconds=period_seconds)
+        MetricQuery(
+            f"m{i}",
+            namespace="AWS/ElastiCache",
+            metric_name="GlobalDatastoreReplicationLag",
+            dimensions={"CacheClusterId": c},
+            stat="Maximum",
+            period_seconds=period_seconds,
+        )
         for i, c in enumerate(members, start=1)
     )
     ids = ", ".join(q.id for q in queries)
@@ -277,6 +348,13 @@ def redis_global_lag(
         period_seconds=period_seconds,
         evaluation_periods=evaluation_periods,
         treat_missing_data="breaching",
-        queries=(*queries, MetricQuery("lag", expression=f"MAX([{ids}])", return_data=True,
-                                       label="max lag over the members (s)")),
+        queries=(
+            *queries,
+            MetricQuery(
+                "lag",
+                expression=f"MAX([{ids}])",
+                return_data=True,
+                label="max lag over the members (s)",
+            ),
+        ),
     )

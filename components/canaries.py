@@ -7,8 +7,8 @@ is active, and alarms on them to its own topic.
 Runtime: ``syn-python-selenium-7.0``, the newest Python runtime AWS lists
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Library_python_selenium.html).
 Artifacts go under a prefix of this region's logs bucket, itself encrypted with the regional CMK,
-and are written with SSE-KMS under that key (``artifact_config``); the execution role may write there, log to its own log groups and publish
-Synthetics metrics, nothing else
+and are written with SSE-KMS under that key (``artifact_config``); the execution role may write
+there, log to its own log groups and publish Synthetics metrics, nothing else
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Canaries_Roles.html).
 """
 
@@ -110,8 +110,11 @@ def execution_policy(
                 "Resource": "*",
                 "Condition": {"StringEquals": {"cloudwatch:namespace": CANARY_NAMESPACE}},
             },
-            {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-             "Resource": key_arn},
+            {
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": key_arn,
+            },
         ]
     )
 
@@ -132,9 +135,7 @@ class EndpointCanaries(pulumi.ComponentResource):
             key=f"{args.prefix}/scripts/endpoint_check.zip",
             kms_key_id=args.kms_key_arn,
             server_side_encryption="aws:kms",
-            source=pulumi.AssetArchive(
-                {"python/endpoint_check.py": pulumi.FileAsset(str(SCRIPT))}
-            ),
+            source=pulumi.AssetArchive({"python/endpoint_check.py": pulumi.FileAsset(str(SCRIPT))}),
             opts=child,
         )
         role = aws.iam.Role(

@@ -262,8 +262,8 @@ ALARM_WEBHOOK_URL_KEY = Key(
     "secret string",
     "unset",
     "HTTPS paging endpoint (for example PagerDuty's integration URL) subscribed to the "
-    "critical alarm topic only. It carries a token: set it with `pulumi config set --secret`; it must "
-    "auto-confirm SNS subscriptions.",
+    "critical alarm topic only. It carries a token: set it with "
+    "`pulumi config set --secret`; it must auto-confirm SNS subscriptions.",
 )
 
 #: This tier's keys, in the order the README lists them.
