@@ -21,6 +21,20 @@ from components.degraded_mode import AUTO_TRIGGERS
 #: CloudWatch namespace of the services' metric contract (docs/monitoring.md).
 APP_NAMESPACE = "ReskFlow/Application"
 
+#: The services' metric contract: metric -> (unit, meaning); every metric has one dimension,
+#: ``Region`` (the region the service runs in). docs/monitoring.md is the reference.
+CONTRACT: dict[str, tuple[str, str]] = {
+    "Requests": ("Count", "API requests served"),
+    "Errors": ("Count", "API requests answered with a 5xx"),
+    "Latency": ("Milliseconds", "API response time, one value per request"),
+    "PaymentAttempts": ("Count", "payments sent to the gateway"),
+    "PaymentFailures": ("Count", "payments the gateway declined for a technical reason"),
+    "OrdersPlaced": ("Count", "orders placed"),
+    "OrdersCancelled": ("Count", "orders cancelled"),
+    "Revenue": ("None", "order value placed, in the account currency"),
+    "ActiveUsers": ("Count", "users with a session in the last 5 minutes"),
+}
+
 #: Business hours (UTC, Monday to Friday) of the low-order-volume rule. CloudWatch alarms have no
 #: schedule: the rule uses the metric math functions DAY() (1 = Monday) and HOUR() (0-23, UTC),
 #: https://aws.amazon.com/blogs/mt/enhance-cloudwatch-metrics-with-metric-math-functions/

@@ -24,6 +24,7 @@ from components.alert_rules import (
 from components.budgets import CostGuard, CostGuardArgs
 from components.canaries import PREFIX as CANARY_PREFIX
 from components.canaries import CanariesArgs, EndpointCanaries, canary_alarms, canary_name
+from components.dashboards import Dashboards, DashboardsArgs
 from components.replication import replication_rule_id
 from components.traffic import FailoverEndpoint
 from infra.settings import (
@@ -140,6 +141,19 @@ def build_alarms(
             ),
             opts=regional,
         )
+    group = redis_replication_group_id(settings.region)
+    Dashboards(
+        "dashboards",
+        DashboardsArgs(
+            region=settings.region,
+            account_id=settings.account_id,
+            alarms=alarms,
+            postgres_identifier=None if data is None else data.postgres.identifier,
+            docdb_cluster=docdb_cluster_identifier(settings.region),
+            redis_clusters=redis_member_clusters(group, settings.database.redis.nodes_per_region),
+        ),
+        opts=regional,
+    )
     webhook = a.webhook_url
     return Alerts(
         "alerts",
