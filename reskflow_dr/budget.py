@@ -235,7 +235,7 @@ def lag_rpo(store: ReplicaStore, plans: Iterable[Plan]) -> Figure:
         for a in _lag_alarms(plans, store.namespace)
         if any(_names_store(v, store.identifier) for v in a.dimension_values)
         # The lag threshold, not the "not replicating" alarm (ReplicaLag -1 / no data).
-        and str(a.alarm.inputs.get("comparisonOperator", "")).startswith("GreaterThan")
+        and not str(a.alarm.inputs.get("comparisonOperator", "")).startswith("LessThan")
     ]
     if not matching:
         return Figure(None, "lag alarm threshold + period x evaluation periods", NOT_DECLARED)
