@@ -162,6 +162,26 @@ CASES: dict[str, tuple[Edit, str]] = {
         "than the postgres engine 16 it dumps (reskflow:postgres.engineVersion); use an image "
         "of version 16 or newer",
     ),
+    "canary schedule CloudWatch refuses": (
+        set_key("prod", "reskflow:alarms", "{canaryRateMinutes: 90}"),
+        "config error: reskflow:alarms.canaryRateMinutes = 90: expected a whole number of minutes "
+        "from 1 to 60 (a Synthetics schedule rate(N minutes))",
+    ),
+    "budget alert with no amount": (
+        set_key("prod", "reskflow:alarms", "{budgetAlertPercents: [80]}"),
+        "config error: reskflow:alarms.budgetMonthlyUsd = (not set): required: the budget alerts "
+        "need an amount",
+    ),
+    "budget with no alert": (
+        set_key("prod", "reskflow:alarms", "{budgetMonthlyUsd: 100}"),
+        "config error: reskflow:alarms.budgetAlertPercents = (not set): a budget needs at least "
+        "one alert (actual-cost percentages such as [80, 100], or budgetForecastPercent)",
+    ),
+    "alarm threshold CloudWatch cannot reach": (
+        set_key("prod", "reskflow:alarms", "{lagThresholdSeconds: -5}"),
+        "config error: reskflow:alarms.lagThresholdSeconds = -5: expected a whole number of "
+        "seconds from 1 to 300",
+    ),
 }
 
 
@@ -171,7 +191,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.dr.yaml"):
         (tmp_path / name).write_bytes((ROOT / name).read_bytes())
     (tmp_path / "infra").symlink_to(ROOT / "infra")
-    monkeypatch.setattr(cli, "ROOT", tmp_path)
     return tmp_path
 
 
@@ -186,7 +205,9 @@ def test_bad_stack_config_is_refused_before_any_work(
     lines = len(prod.read_text(encoding="utf-8", errors="replace").splitlines())
     target = project / "out" / "prod.json"
 
-    code = cli.main(["preview", "prod", "--json", str(target), "--quiet", "--no-policy"])
+    code = cli.main(
+        ["-C", str(project), "preview", "prod", "--json", str(target), "--quiet", "--no-policy"]
+    )
 
     out, err = capsys.readouterr()
     assert code == 2

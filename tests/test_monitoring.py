@@ -311,7 +311,7 @@ def test_budget_alerts_without_an_amount_are_refused() -> None:
 
     with pytest.raises(ConfigError) as err:
         parse_alarms(json.dumps({"budgetAlertPercents": [80]}), None, False)
-    assert str(err.value).startswith("config error: reskflow:alarms.budgetMonthlyUsd = ")
+    assert str(err.value).startswith("config error: reskflow:alarms.budgetMonthlyUsd = (not set)")
 
 
 def test_window_over_cloudwatch_limit_is_refused() -> None:
