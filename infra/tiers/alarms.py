@@ -25,9 +25,15 @@ from components.budgets import CostGuard, CostGuardArgs
 from components.canaries import PREFIX as CANARY_PREFIX
 from components.canaries import CanariesArgs, EndpointCanaries, canary_alarms, canary_name
 from components.dashboards import Dashboards, DashboardsArgs
+from components.readiness_schedule import (
+    ReadinessSchedule,
+    ReadinessScheduleArgs,
+    readiness_alarms,
+)
 from components.replication import replication_rule_id
 from components.traffic import FailoverEndpoint
 from infra.settings import (
+    DOCDB_GLOBAL_IDENTIFIER,
     REPLICATION_TIME_MINUTES,
     StackSettings,
     docdb_cluster_identifier,
@@ -47,6 +53,21 @@ def canary_targets(settings: StackSettings) -> dict[str, str]:
     }
     if a.peer_endpoint is not None:
         targets[canary_name(settings.peer_region)] = f"https://{a.peer_endpoint}{path}"
+    return targets
+
+
+def readiness_targets(settings: StackSettings) -> dict[str, object]:
+    """What the scheduled probe checks in this region: membership of the global DocumentDB
+    cluster and Redis Global Datastore (where the id is known). Secrets, ECR images and node
+    group capacity are checked when their names are configured (not yet: docs/monitoring.md)."""
+    targets: dict[str, object] = {
+        "docdbGlobalCluster": DOCDB_GLOBAL_IDENTIFIER,
+        "docdbCluster": docdb_cluster_identifier(settings.region),
+    }
+    datastore = settings.database.cache_global_datastore_id
+    if datastore is not None:
+        targets["redisGlobalDatastore"] = datastore
+        targets["redisGroup"] = redis_replication_group_id(settings.region)
     return targets
 
 
@@ -128,6 +149,13 @@ def build_alarms(
         ),
     )
     alarms += canary_alarms(targets, a.canary_rate_minutes)
+    probe = readiness_targets(settings)
+    ReadinessSchedule(
+        "readiness",
+        ReadinessScheduleArgs(settings.region, settings.account_id, probe, a.canary_rate_minutes),
+        opts=regional,
+    )
+    alarms += readiness_alarms(probe, a.canary_rate_minutes)
     if a.budget_monthly_usd is not None:
         CostGuard(
             "costs",
