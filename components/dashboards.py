@@ -49,7 +49,7 @@ class DashboardsArgs:
 
 def _series(spec: AlarmSpec) -> list[list[Any]]:
     """One metric line per series the alarm reads (metric-math alarms: each metric query)."""
-    lines = []
+    lines: list[list[Any]] = []
     if not spec.queries:
         dims = [x for k, v in spec.dimensions.items() for x in (k, v)]
         lines.append([spec.namespace, spec.metric_name, *dims, {"stat": spec.statistic}])

@@ -6,9 +6,10 @@ comes from the canary's environment (``TARGET_URL``).
 
 import os
 import urllib.request
+from typing import Any
 
 
-def handler(event, context):
+def handler(event: Any, context: Any) -> str:
     url = os.environ["TARGET_URL"]
     request = urllib.request.Request(url, headers={"User-Agent": "reskflow-canary"})
     with urllib.request.urlopen(request, timeout=10) as response:
