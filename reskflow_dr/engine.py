@@ -16,6 +16,7 @@ import logging
 import runpy
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -120,7 +121,17 @@ def sanitize(value: Any) -> Any:
         return value
     if isinstance(value, pulumi.Resource):
         return "[resource]"
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return _asset(value)
     return str(value)
+
+
+def _asset(value: pulumi.Asset | pulumi.Archive) -> Any:
+    """An asset or archive as the files it names (deterministic, unlike its repr)."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {name: _asset(v) for name, v in sorted(value.assets.items())}
+    path = getattr(value, "path", None)
+    return f"[{type(value).__name__} {Path(path).name}]" if path else f"[{type(value).__name__}]"
 
 
 class RecordingMonitor(MockMonitor):

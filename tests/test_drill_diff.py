@@ -237,13 +237,11 @@ def test_promoting_the_real_dr_stack_updates_the_replica_in_place(plan_of: PlanO
         ("delete", "alerts-postgres-replica-lag"),
         ("delete", "alerts-redis-global-lag"),
         # monitoring: the order-volume alarm is armed in the active role, the dashboards drop the
-        # lag graphs; assets (canary script, probe code) are not compared offline
+        # lag graphs
         ("unknown", "alerts-business-low-order-volume"),
-        ("unknown", "canaries-script"),
         ("unknown", "dashboards-executive-us-west-2"),
         ("unknown", "dashboards-operations-us-west-2"),
         ("unknown", "dashboards-sla-us-west-2"),
-        ("unknown", "readiness-function"),
         ("update", "postgres-g2"),
     ]
     # the workloads scale up and re-arm their jobs (tests/test_workloads.py); none is data

@@ -27,7 +27,7 @@ from .conftest import Evaluate, flagged
 def test_pack_describes_every_policy(pack: PolicyPackSession) -> None:
     assert pack.pack_name == "reskflow-dr"
     names = [p.name for p in pack.policies]
-    assert len(names) == len(set(names)) == 35
+    assert len(names) == len(set(names)) == 36
     assert all(n.startswith("reskflow-") and n == n.lower() for n in names)
     assert all(p.description and p.remediation for p in pack.policies)
     advisory = {p.name for p in pack.policies if p.enforcement == "advisory"}
