@@ -168,8 +168,9 @@ def test_cli_failover_prints_changes_diffs_verdict_runbook_and_budget(
         "Drill failover: dr (us-west-2) becomes active, prod (us-east-1) passive",
         *FAILOVER,
         # prod: g3 (replica), its fence and the lag alarms created; g1 fenced and the drained
-        # health check updated; the backup copy moves to dr. dr: g2 promoted in place.
-        "Diff prod (us-east-1): 5 to create, 2 to update, 0 to replace",
+        # health check updated; the backup copy moves to dr; the RDS not-replicating and Redis
+        # lag alarms follow the replicas. dr: g2 promoted in place.
+        "Diff prod (us-east-1): 7 to create, 2 to update, 0 to replace",
         "Diff dr (us-west-2): 2 to create, 1 to update, 0 to replace",
         "Data safety: SAFE",
         "Runbook (promote dr before demoting prod):",
