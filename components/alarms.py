@@ -1,11 +1,13 @@
-"""The region's alerting: an SNS topic encrypted with the regional CMK, CloudWatch metric alarms
-and EventBridge rules for AWS Backup job failures, all publishing to that topic."""
+"""The region's alerting: a critical and a warning SNS topic encrypted with the regional CMK,
+CloudWatch metric alarms routed by severity, and EventBridge rules for AWS Backup job failures
+(critical). The paging endpoint is subscribed to the critical topic only."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -14,6 +16,29 @@ from components.common import policy_json
 
 #: Namespace and metric of Route 53 health-check status; published in us-east-1 only.
 ROUTE53_METRICS_REGION = "us-east-1"
+
+
+Severity = Literal["critical", "warning"]
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One entry of a metric-math alarm: a metric (namespace, name, dimensions, stat) or an
+    expression over the other entries' ids."""
+
+    id: str
+    """Lowercase id the expression refers to."""
+    expression: str | None = None
+    """Metric math expression (then no metric fields)."""
+    namespace: str | None = None
+    metric_name: str | None = None
+    dimensions: Mapping[str, pulumi.Input[str]] | None = None
+    stat: str | None = None
+    """``Sum``, ``Average``, ``p95``..."""
+    period_seconds: int = 60
+    return_data: bool = False
+    """Exactly one query of an alarm returns the value compared with the threshold."""
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,21 @@ class AlarmSpec:
     """How a period without data counts (``notBreaching``, ``breaching``, ``ignore``...)."""
     actions_enabled: bool = True
     """Whether state changes notify the topic (off for a drained health check)."""
+    severity: Severity = "critical"
+    """Which topic the alarm notifies: ``critical`` (pages) or ``warning``."""
+    queries: tuple[MetricQuery, ...] = ()
+    """Metric math instead of a single metric: then ``namespace``, ``metric_name``,
+    ``dimensions`` and ``statistic`` only describe the returned series for the docs."""
+
+    def metrics(self) -> list[tuple[str, str]]:
+        """(namespace, metric) pairs the alarm reads."""
+        if not self.queries:
+            return [(self.namespace, self.metric_name)]
+        return [
+            (q.namespace, q.metric_name)
+            for q in self.queries
+            if q.namespace is not None and q.metric_name is not None
+        ]
 
 
 @dataclass(frozen=True)
@@ -91,7 +131,10 @@ def s3_replication_alarms(
     latency_threshold_seconds: int,
 ) -> list[AlarmSpec]:
     """Replication Time Control metrics of one replication rule: latency beyond the RTC threshold
-    and any failed replication operation."""
+    and any failed replication operation. S3 publishes these metrics only while objects are
+    being replicated (https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html):
+    no writes means no data, so missing data does not breach here; a stopped replication shows
+    as failed operations or latency, and the readiness checks read the rule's status."""
     dimensions = {
         "SourceBucket": source_bucket,
         "DestinationBucket": destination_bucket,
@@ -218,45 +261,64 @@ class AlertsArgs:
     job_events: Sequence[JobEvent] = BACKUP_FAILURE_EVENTS
     """AWS Backup job failures routed to the topic by EventBridge."""
     topic_name: str = "reskflow-dr-alerts"
-    """Name of the topic (SNS names are per region)."""
+    """Name of the critical topic (SNS names are per region); the paging endpoint subscribes."""
+    warning_topic_name: str = "reskflow-dr-warnings"
+    """Name of the warning topic (email only, never pages)."""
 
 
 class Alerts(pulumi.ComponentResource):
-    """SNS topic (SSE with the CMK), its subscriptions, metric alarms and Backup event rules."""
+    """Critical and warning SNS topics (SSE with the CMK), their subscriptions, metric alarms
+    and Backup event rules."""
 
     topic_arn: pulumi.Output[str]
+    """The critical topic."""
+    warning_topic_arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("reskflow:monitoring:Alerts", name, None, opts)
+        topic = self._topic(f"{name}-topic", args.topic_name, args)
+        warning = self._topic(f"{name}-warning-topic", args.warning_topic_name, args)
+        self._subscribe(name, topic, args)
+        self._subscribe_emails(f"{name}-warning", warning, args)
+        topics = {"critical": topic, "warning": warning}
+        for spec in args.alarms:
+            self._alarm(name, topics[spec.severity], spec)
+        for event in args.job_events:
+            self._job_event(name, topic, event)
+        self.topic_arn = topic.arn
+        self.warning_topic_arn = warning.arn
+        self.register_outputs(
+            {"topic_arn": self.topic_arn, "warning_topic_arn": self.warning_topic_arn}
+        )
+
+    def _topic(self, resource_name: str, topic_name: str, args: AlertsArgs) -> aws.sns.Topic:
         child = pulumi.ResourceOptions(parent=self)
         topic = aws.sns.Topic(
-            f"{name}-topic",
-            name=args.topic_name,
-            kms_master_key_id=args.kms_key_arn,
-            opts=child,
+            resource_name, name=topic_name, kms_master_key_id=args.kms_key_arn, opts=child
         )
         aws.sns.TopicPolicy(
-            f"{name}-topic-policy",
+            f"{resource_name}-policy",
             arn=topic.arn,
             policy=topic.arn.apply(lambda arn: topic_policy(arn, args.region, args.account_id)),
             opts=child,
         )
-        self._subscribe(name, topic, args)
-        for spec in args.alarms:
-            self._alarm(name, topic, spec)
-        for event in args.job_events:
-            self._job_event(name, topic, event)
-        self.topic_arn = topic.arn
-        self.register_outputs({"topic_arn": self.topic_arn})
+        return topic
+
+    def _subscribe_emails(self, name: str, topic: aws.sns.Topic, args: AlertsArgs) -> None:
+        for i, email in enumerate(args.emails):
+            aws.sns.TopicSubscription(
+                f"{name}-email-{i}",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=email,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def _subscribe(self, name: str, topic: aws.sns.Topic, args: AlertsArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        for i, email in enumerate(args.emails):
-            aws.sns.TopicSubscription(
-                f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email, opts=child
-            )
+        self._subscribe_emails(name, topic, args)
         if args.webhook_url is not None:
             aws.sns.TopicSubscription(
                 f"{name}-webhook",
@@ -268,17 +330,19 @@ class Alerts(pulumi.ComponentResource):
             )
 
     def _alarm(self, name: str, topic: aws.sns.Topic, spec: AlarmSpec) -> None:
+        single = not spec.queries
         aws.cloudwatch.MetricAlarm(
             f"{name}-{spec.name}",
             name=f"reskflow-{spec.name}",
             alarm_description=spec.description,
-            namespace=spec.namespace,
-            metric_name=spec.metric_name,
-            dimensions=dict(spec.dimensions),
-            statistic=spec.statistic,
+            namespace=spec.namespace if single else None,
+            metric_name=spec.metric_name if single else None,
+            dimensions=dict(spec.dimensions) if single else None,
+            statistic=spec.statistic if single else None,
+            period=spec.period_seconds if single else None,
+            metric_queries=None if single else [_query_args(q) for q in spec.queries],
             comparison_operator=spec.comparison,
             threshold=spec.threshold,
-            period=spec.period_seconds,
             evaluation_periods=spec.evaluation_periods,
             treat_missing_data=spec.treat_missing_data,
             actions_enabled=spec.actions_enabled,
@@ -302,3 +366,25 @@ class Alerts(pulumi.ComponentResource):
             arn=topic.arn,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _query_args(query: MetricQuery) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """A metric-math entry; see the metric_queries docstring of ``aws.cloudwatch.MetricAlarm``
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html)."""
+    metric = None
+    if query.expression is None:
+        assert query.metric_name is not None and query.stat is not None
+        metric = aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace=query.namespace,
+            metric_name=query.metric_name,
+            dimensions=dict(query.dimensions or {}),
+            stat=query.stat,
+            period=query.period_seconds,
+        )
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query.id,
+        expression=query.expression,
+        metric=metric,
+        label=query.label,
+        return_data=query.return_data,
+    )

@@ -59,7 +59,9 @@ def main() -> None:
         raise
     use_record_check(failover.record_health_check_id)
     alarms = [*data.lag_alarms, *workload_alarms(settings), *backup_alarms(settings)]
-    alerts = build_alarms(settings, regional, encryption, api, alarms)
+    alerts = build_alarms(
+        settings, regional, encryption, api, alarms, data, storage.buckets.get("logs")
+    )
     workloads = build_workloads(
         settings, aws_provider, encryption.key.key_arn, data.endpoints, alerts.topic_arn
     )

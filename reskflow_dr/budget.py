@@ -182,31 +182,71 @@ def _ident(r: PlannedResource, key: str) -> str:
     return str(r.inputs.get(key) or r.name)
 
 
-def _lag_alarms(plans: Iterable[Plan], namespace: str) -> Iterator[tuple[PlannedResource, float]]:
+@dataclass(frozen=True)
+class _LagAlarm:
+    alarm: PlannedResource
+    unit: float
+    metric: str
+    dimension_values: tuple[str, ...]
+    period: float
+
+
+def _alarm_metrics(alarm: PlannedResource) -> Iterator[tuple[str, str, dict[str, Any], float]]:
+    """(namespace, metric, dimensions, period) of a single-metric or metric-math alarm."""
+    inputs = alarm.inputs
+    if inputs.get("metricName"):
+        yield (
+            str(inputs.get("namespace")),
+            str(inputs.get("metricName")),
+            dict(inputs.get("dimensions") or {}),
+            float(inputs.get("period") or 0),
+        )
+    for query in inputs.get("metricQueries") or []:
+        metric = query.get("metric") or {}
+        if metric.get("metricName"):
+            yield (
+                str(metric.get("namespace")),
+                str(metric.get("metricName")),
+                dict(metric.get("dimensions") or {}),
+                float(metric.get("period") or 0),
+            )
+
+
+def _lag_alarms(plans: Iterable[Plan], namespace: str) -> Iterator[_LagAlarm]:
     for plan in plans:
         for alarm in plan.of_type(ALARM):
-            key = (str(alarm.inputs.get("namespace")), str(alarm.inputs.get("metricName")))
-            if key[0] == namespace and key in LAG_METRICS:
-                yield alarm, LAG_METRICS[key]
+            metrics = [m for m in _alarm_metrics(alarm) if (m[0], m[1]) in LAG_METRICS]
+            if metrics and metrics[0][0] == namespace:
+                values = tuple(str(v) for m in metrics for v in m[2].values())
+                ns, name, _dims, period = metrics[0]
+                yield _LagAlarm(alarm, LAG_METRICS[(ns, name)], name, values, period)
+
+
+def _names_store(value: str, identifier: str) -> bool:
+    """A dimension value naming the store: its identifier, or one of its member clusters
+    (ElastiCache: ``<replication group>-001``...)."""
+    return value == identifier or value.startswith(f"{identifier}-")
 
 
 def lag_rpo(store: ReplicaStore, plans: Iterable[Plan]) -> Figure:
     """The largest replica lag the store's lag alarm lets pass unnoticed."""
-    alarms = list(_lag_alarms(plans, store.namespace))
     matching = [
-        (a, unit)
-        for a, unit in alarms
-        if store.identifier in map(str, (a.inputs.get("dimensions") or {}).values())
+        a
+        for a in _lag_alarms(plans, store.namespace)
+        if any(_names_store(v, store.identifier) for v in a.dimension_values)
+        # The lag threshold, not the "not replicating" alarm (ReplicaLag -1 / no data).
+        and not str(a.alarm.inputs.get("comparisonOperator", "")).startswith("LessThan")
     ]
     if not matching:
         return Figure(None, "lag alarm threshold + period x evaluation periods", NOT_DECLARED)
-    alarm, unit = matching[0]
+    lag = matching[0]
+    alarm, unit = lag.alarm, lag.unit
     threshold = float(alarm.inputs.get("threshold") or 0) * unit
-    period = float(alarm.inputs.get("period") or 0)
+    period = lag.period
     periods = int(alarm.inputs.get("evaluationPeriods") or 1)
     seconds = threshold + period * periods
     formula = (
-        f"{alarm.inputs.get('metricName')} threshold {human(threshold)} + period "
+        f"{lag.metric} threshold {human(threshold)} + period "
         f"{human(period)} x {periods} evaluation periods"
     )
     return Figure(seconds, formula, _label(alarm))

@@ -199,8 +199,8 @@ def test_real_stacks(plan_of: PlanOf) -> None:
     assert by_store(b) == {
         "traffic (Route 53 failover)": (90.0, None),
         "DocumentDB reskflow-docdb-us-west-2": (690.0, 240.0),
-        # no ElastiCache lag alarm is declared (its CloudWatch dimensions are unconfirmed)
-        "ElastiCache reskflow-redis-us-west-2": (690.0, None),
+        # GlobalDatastoreReplicationLag 60 s + 60 s x 3 (metric math over the member clusters)
+        "ElastiCache reskflow-redis-us-west-2": (690.0, 240.0),
         "RDS reskflow-postgres-g2": (690.0, 240.0),
         "S3 (5 buckets)": (90.0, 900.0),
         "backup restore (continuous)": (None, 300.0),

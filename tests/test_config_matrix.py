@@ -242,6 +242,26 @@ CASES: dict[str, tuple[Edit, str]] = {
         'config error: reskflow:edgeDistributionId = "E2EXAMPLE1ABCD": not used in the us-east-1 '
         "stack, which owns the distribution",
     ),
+    "canary schedule CloudWatch refuses": (
+        set_key("prod", "reskflow:alarms", "{canaryRateMinutes: 90}"),
+        "config error: reskflow:alarms.canaryRateMinutes = 90: expected a whole number of minutes "
+        "from 1 to 60 (a Synthetics schedule rate(N minutes))",
+    ),
+    "budget alert with no amount": (
+        set_key("prod", "reskflow:alarms", "{budgetAlertPercents: [80]}"),
+        "config error: reskflow:alarms.budgetMonthlyUsd = (not set): required: the budget alerts "
+        "need an amount",
+    ),
+    "budget with no alert": (
+        set_key("prod", "reskflow:alarms", "{budgetMonthlyUsd: 100}"),
+        "config error: reskflow:alarms.budgetAlertPercents = (not set): a budget needs at least "
+        "one alert (actual-cost percentages such as [80, 100], or budgetForecastPercent)",
+    ),
+    "alarm threshold CloudWatch cannot reach": (
+        set_key("prod", "reskflow:alarms", "{lagThresholdSeconds: -5}"),
+        "config error: reskflow:alarms.lagThresholdSeconds = -5: expected a whole number of "
+        "seconds from 1 to 300",
+    ),
 }
 
 

@@ -239,7 +239,15 @@ def test_promoting_the_real_dr_stack_updates_the_replica_in_place(plan_of: PlanO
     workloads = {r.urn for r in (*current.resources, *target.resources) if belongs_to_workloads(r)}
     assert sorted((r.action, r.name) for r in d.resources if r.urn not in workloads) == [
         ("delete", "alerts-docdb-replication-lag"),  # no longer a replica: no lag to watch
+        ("delete", "alerts-postgres-not-replicating"),
         ("delete", "alerts-postgres-replica-lag"),
+        ("delete", "alerts-redis-global-lag"),
+        # monitoring: the order-volume alarm is armed in the active role, the dashboards drop the
+        # lag graphs
+        ("unknown", "alerts-business-low-order-volume"),
+        ("unknown", "dashboards-executive-us-west-2"),
+        ("unknown", "dashboards-operations-us-west-2"),
+        ("unknown", "dashboards-sla-us-west-2"),
         ("update", "postgres-g2"),
     ]
     # the workloads scale up and re-arm their jobs (tests/test_workloads.py); none is data

@@ -441,6 +441,16 @@ class PlanBuilder:
             "app-logs",
             {"retentionInDays": 30, "kmsKeyId": key_arn(self.region)},
         )
+        self.add(
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            "replica-lag",
+            {
+                "namespace": "AWS/RDS",
+                "metricName": "ReplicaLag",
+                "threshold": 60,
+                "treatMissingData": "breaching",
+            },
+        )
 
     def dns(self) -> None:
         self.add(

@@ -339,6 +339,26 @@ CASES: dict[str, Case] = {
         lambda p: inputs(p, "app-logs").pop("kmsKeyId"),
         {"app-logs": ["LogGroup app-logs: no customer managed KMS key (kmsKeyId not set)"]},
     ),
+    "lag-alarm-silent": Case(
+        "reskflow-lag-alarm-breaching",
+        lambda p: inputs(p, "replica-lag").update(treatMissingData="notBreaching"),
+        {
+            "replica-lag": [
+                "MetricAlarm replica-lag: ReplicaLag alarm treats missing data as notBreaching: "
+                "a replica that stopped replicating stays silent"
+            ]
+        },
+    ),
+    "lag-alarm-default": Case(
+        "reskflow-lag-alarm-breaching",
+        lambda p: inputs(p, "replica-lag").pop("treatMissingData"),
+        {
+            "replica-lag": [
+                "MetricAlarm replica-lag: ReplicaLag alarm treats missing data as missing (the "
+                "default): a replica that stopped replicating stays silent"
+            ]
+        },
+    ),
     "failover-ttl": Case(
         "reskflow-route53-failover-record",
         lambda p: inputs(p, "api-primary").update(ttl=300),

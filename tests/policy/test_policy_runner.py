@@ -29,7 +29,7 @@ from .conftest import Evaluate, flagged
 def test_pack_describes_every_policy(pack: PolicyPackSession) -> None:
     assert pack.pack_name == "reskflow-dr"
     names = [p.name for p in pack.policies]
-    assert len(names) == len(set(names)) == 48  # 40 + 8 CloudFront and WAF policies
+    assert len(names) == len(set(names)) == 49  # 40 + 8 CloudFront and WAF + 1 lag alarm
     assert all(n.startswith("reskflow-") and n == n.lower() for n in names)
     assert all(p.description and p.remediation for p in pack.policies)
     advisory = {p.name for p in pack.policies if p.enforcement == "advisory"}
