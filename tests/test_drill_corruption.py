@@ -26,21 +26,20 @@ def test_corruption_sets_the_next_generation_and_retains_the_live_one() -> None:
 
 def test_corruption_runbook_restores_and_validates_before_any_up() -> None:
     steps = drill.runbook(drill.transition("corruption"))
-    assert [s.kind for s in steps] == [
-        "manual",
-        "manual",
-        "manual",
-        "config",
-        "up",
-        "manual",
-        "manual",
-    ]
-    restore = steps[2]
+    assert [s.kind for s in steps] == ["restore", "config", "up"]
+    restore = steps[0]
     assert restore.commands == (
         "reskflow-dr restore postgres prod --to '<ISO time before the corruption, e.g. "
         "2026-12-04T09:30:00Z>' --generation 3 --json out/restore-prod-g3.json",
     )
-    assert steps[4].commands == ("pulumi up -s prod",)
+    assert steps[2].commands == ("pulumi up -s prod --policy-pack policy",)
+
+
+def test_corruption_drill_is_not_executed(capsys: pytest.CaptureFixture[str]) -> None:
+    """The restore time is a person's decision: --execute is refused before any preview."""
+    assert main(["drill", "corruption", "--execute"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reskflow-dr: drill corruption --execute: not run by the program")
 
 
 def test_real_corruption_drill_creates_g3_keeps_g1_and_leaves_dr_alone() -> None:

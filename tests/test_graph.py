@@ -116,6 +116,9 @@ def test_default_stacks_show_every_data_store_and_cross_region_arrow(plan_of: Pl
         chart.node(r.region, r.name)
     expected = cross_region_references(plans)
     assert len(expected) >= 11  # 5 buckets each way and the replica key, today
+    # The PRIMARY record uses the traffic switch's check for us-east-1, which the dr stack
+    # declares (docs/traffic-switch.md): the one health-check arrow that crosses regions.
+    expected.append((("us-east-1", "api-record"), ("us-west-2", "switch-us-east-1-check")))
     assert_arrows(chart, expected)
     assert not chart.external
 
