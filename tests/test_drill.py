@@ -195,11 +195,11 @@ def test_cli_failover_prints_changes_diffs_verdict_runbook_and_budget(
     for needle in (
         "Drill failover: dr (us-west-2) becomes active, prod (us-east-1) passive",
         *FAILOVER,
-        # prod: g3 (replica) and the lag alarms created; g1, the DocumentDB cluster and the Redis
-        # group fenced (their fence groups always exist), the drained health check updated and
-        # the distribution's origin group puts the us-west-2 bucket first; the backup copy moves
-        # to dr. dr: g2 promoted in place.
-        "Diff prod (us-east-1): 3 to create, 5 to update, 0 to replace",
+        # prod: g3 (replica) and its lag, not-replicating and Redis lag alarms created; g1, the
+        # DocumentDB cluster and the Redis group fenced (their fence groups always exist), the
+        # drained health check updated and the distribution's origin group puts the us-west-2
+        # bucket first; the backup copy moves to dr. dr: g2 promoted in place.
+        "Diff prod (us-east-1): 5 to create, 5 to update, 0 to replace",
         "Diff dr (us-west-2): 2 to create, 1 to update, 0 to replace",
         "Data safety: SAFE",
         "Runbook (promote dr before demoting prod):",
