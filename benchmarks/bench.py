@@ -89,7 +89,9 @@ def child_spec(path: str) -> dict[str, Any]:
 def _synthetic_root(tmp: Path, n: int) -> Path:
     root = tmp / f"synthetic-{n}"
     (root / "prog").mkdir(parents=True)
-    (root / "Pulumi.yaml").write_text("name: reskflow\nruntime: python\nmain: prog/\n")
+    # The project's own Pulumi.yaml (its shared values, e.g. accountId), pointed at prog/.
+    project = (ROOT / "Pulumi.yaml").read_text().replace("main: infra/", "main: prog/")
+    (root / "Pulumi.yaml").write_text(project)
     (root / "Pulumi.bench.yaml").write_text((ROOT / "Pulumi.prod.yaml").read_text())
     (root / "prog" / "__main__.py").write_text(SYNTHETIC_PROGRAM.format(root=str(ROOT), n=n))
     return root
