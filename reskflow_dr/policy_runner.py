@@ -15,7 +15,7 @@ Two sessions ask it, with the same requests and the same reading of the answers:
 Public API::
 
     verdicts = evaluate(plan, load_policy_config(path))   # one pack load per call
-    print(format_verdicts(verdicts))
+    print(render.verdicts(verdicts))                       # reskflow_dr/render.py
     has_mandatory_violation(verdicts)                      # -> exit 1
 
     with PolicyPackSession() as pack:                      # load once, evaluate many plans
@@ -132,21 +132,6 @@ class PolicyInfo:
 def has_mandatory_violation(verdicts: Iterable[Verdict]) -> bool:
     """True when any verdict blocks the deployment."""
     return any(v.enforcement == "mandatory" and not v.not_checkable for v in verdicts)
-
-
-def format_verdicts(verdicts: Sequence[Verdict]) -> str:
-    """A plain-text table: policy, enforcement, resource, message."""
-    if not verdicts:
-        return "policy: no violations"
-    rows = [("POLICY", "ENFORCEMENT", "RESOURCE", "MESSAGE")]
-    for v in verdicts:
-        level = "not checkable" if v.not_checkable else v.enforcement
-        rows.append((v.policy, level, v.resource or "(stack)", v.message))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3] for row in rows]
-    mandatory = sum(1 for v in verdicts if v.enforcement == "mandatory" and not v.not_checkable)
-    lines.append(f"{len(verdicts)} verdicts, {mandatory} mandatory")
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------

@@ -448,14 +448,5 @@ def passed(rows: list[CheckResult]) -> bool:
     return all(r.status != "fail" for r in rows)
 
 
-def render(rows: list[CheckResult]) -> str:
-    width = max([len("target"), *(len(r.target) for r in rows)])
-    lines = [f"{'check':<15} {'target':<{width}} {'status':<6} detail"]
-    lines += [f"{r.check:<15} {r.target:<{width}} {r.status.upper():<6} {r.detail}" for r in rows]
-    failed = sum(r.status == "fail" for r in rows)
-    lines.append(f"{len(rows)} checks: {failed} failed" + ("" if failed else " - ready"))
-    return "\n".join(lines)
-
-
 def now_utc() -> datetime:
     return datetime.now(UTC)

@@ -15,7 +15,6 @@ from reskflow_dr.policy_runner import (
     PolicyPackSession,
     Verdict,
     evaluate,
-    format_verdicts,
     has_mandatory_violation,
     load_policy_config,
     provider_urn,
@@ -223,19 +222,12 @@ def test_secret_values_reach_the_pack_as_set(evaluate: Evaluate) -> None:
     }
 
 
-def test_format_verdicts_table() -> None:
-    verdicts = [
-        Verdict("reskflow-3-2-1", "mandatory", "urn:x", "uploads", "bucket uploads: short", "high"),
-        Verdict("reskflow-rpo-note", "advisory", "", "", "a note", "low", not_checkable=True),
-    ]
-    assert format_verdicts(verdicts).splitlines() == [
-        "POLICY             ENFORCEMENT    RESOURCE  MESSAGE",
-        "reskflow-3-2-1     mandatory      uploads   bucket uploads: short",
-        "reskflow-rpo-note  not checkable  (stack)   a note",
-        "2 verdicts, 1 mandatory",
-    ]
-    assert format_verdicts([]) == "policy: no violations"
-    assert verdicts[0].to_dict()["resource"] == "uploads"
+def test_verdict_json_names_the_resource() -> None:
+    """The table is tests/test_render.py's; the JSON form keeps the resource's name."""
+    verdict = Verdict(
+        "reskflow-3-2-1", "mandatory", "urn:x", "uploads", "bucket uploads: short", "high"
+    )
+    assert verdict.to_dict()["resource"] == "uploads"
 
 
 def test_provider_reference_to_urn() -> None:
