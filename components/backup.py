@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.common import data_bearing, policy_json
+from components.common import data_bearing, policy_json, service_trust
 
 #: AWS managed policies AWS Backup documents for its service role: backups and restores of every
 #: supported service, plus S3, whose backup and restore policies are separate.
@@ -360,15 +360,7 @@ class BackupProtection(pulumi.ComponentResource):
             f"{name}-role",
             name=f"{args.name_prefix}-backup-{args.region}",
             description=f"AWS Backup jobs and restore tests in {args.region}",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "backup.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
+            assume_role_policy=service_trust("backup.amazonaws.com"),
             opts=pulumi.ResourceOptions(parent=self),
         )
         attachments: list[pulumi.Resource] = [

@@ -14,7 +14,6 @@ there, log to its own log groups and publish Synthetics metrics, nothing else
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import AlarmSpec
-from components.common import policy_json
+from components.common import policy_json, service_trust
 
 RUNTIME_VERSION = "syn-python-selenium-7.0"
 HANDLER = "endpoint_check.handler"
@@ -140,19 +139,7 @@ class EndpointCanaries(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                },
-                sort_keys=True,
-            ),
+            assume_role_policy=service_trust("lambda.amazonaws.com"),
             opts=child,
         )
         aws.iam.RolePolicy(

@@ -21,3 +21,11 @@ def data_bearing(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptio
 def policy_json(statements: list[dict[str, Any]]) -> str:
     """A policy document (IAM, bucket or key policy) as the JSON text AWS expects."""
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def service_trust(service: str) -> str:
+    """The trust policy that lets one AWS service principal (``lambda.amazonaws.com``...) assume
+    a role."""
+    return policy_json(
+        [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+    )

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import AlarmSpec
-from components.common import policy_json
+from components.common import policy_json, service_trust
 from readiness_probe.probe import CHECKS, METRIC, NAMESPACE, TARGETS_ENV, declared
 
 PACKAGE = Path(__file__).resolve().parent.parent / "readiness_probe"
@@ -30,22 +30,6 @@ CHECK_ACTIONS: dict[str, tuple[str, ...]] = {
     "images-present": ("ecr:DescribeImages",),
     "cluster-capacity": ("eks:DescribeNodegroup",),
 }
-
-
-def _trust(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": service},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        },
-        sort_keys=True,
-    )
 
 
 def probe_policy(region: str, account_id: str, checks: list[str]) -> str:
@@ -110,7 +94,7 @@ class ReadinessSchedule(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             name=f"{FUNCTION}-{args.region}",
-            assume_role_policy=_trust("lambda.amazonaws.com"),
+            assume_role_policy=service_trust("lambda.amazonaws.com"),
             opts=child,
         )
         policy = aws.iam.RolePolicy(
@@ -136,7 +120,7 @@ class ReadinessSchedule(pulumi.ComponentResource):
         invoker = aws.iam.Role(
             f"{name}-scheduler-role",
             name=f"{FUNCTION}-scheduler-{args.region}",
-            assume_role_policy=_trust("scheduler.amazonaws.com"),
+            assume_role_policy=service_trust("scheduler.amazonaws.com"),
             opts=child,
         )
         aws.iam.RolePolicy(

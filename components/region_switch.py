@@ -15,14 +15,13 @@ any control plane. See docs/traffic-switch.md.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.common import policy_json
+from components.common import policy_json, service_trust
 from components.region_switch_steps import (
     PlanContext,
     function_arn,
@@ -128,19 +127,7 @@ def execution_statements(
     return statements
 
 
-REGION_SWITCH_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "arc-region-switch.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    },
-    sort_keys=True,
-)
+REGION_SWITCH_TRUST = service_trust("arc-region-switch.amazonaws.com")
 
 
 def _resolved(value: Any) -> pulumi.Output[Any]:

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import AlarmSpec
-from components.common import policy_json
+from components.common import policy_json, service_trust
 from restore_checks.lambda_entry import FAILED_METRIC, METRIC_NAMESPACE, MINUTES_METRIC, RTO_ENV
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "restore_checks"
@@ -109,15 +109,7 @@ class RestoreValidation(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             name=f"{function_name}-{args.region}",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
+            assume_role_policy=service_trust("lambda.amazonaws.com"),
             opts=child,
         )
         policy = aws.iam.RolePolicy(

@@ -14,7 +14,6 @@ signal namespace by the ``cloudwatch:namespace`` condition key instead.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.common import policy_json
+from components.common import policy_json, service_trust
 from components.region_switch_steps import function_name
 from failover_steps.contract import ACTIONS, CONFIG_ENV, StepConfig
 
@@ -144,19 +143,7 @@ def _policy(action: str, region: str, declared: bool) -> Callable[[StepConfig], 
     return render
 
 
-LAMBDA_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    },
-    sort_keys=True,
-)
+LAMBDA_TRUST = service_trust("lambda.amazonaws.com")
 
 
 @dataclass(frozen=True)
