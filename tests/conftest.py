@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from moto import mock_aws
 
 from reskflow_dr import batch, engine
 from reskflow_dr.engine import Plan, PlannedResource
@@ -106,6 +107,28 @@ def plan_cache() -> Iterator[PlanCache]:
         for module in _holders(batch.run_programs):
             patch.setattr(module, "run_programs", cache.run_programs)
         yield cache
+
+
+#: Fake credentials for moto: set before any client exists, so nothing can reach a real account.
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def aws(fake_aws_credentials: None) -> Iterator[None]:
+    """moto's mocked AWS account, behind fake credentials."""
+    with mock_aws():
+        yield
 
 
 @pytest.fixture(autouse=True)

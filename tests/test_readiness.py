@@ -32,16 +32,8 @@ from tests.synthetic import (
 FQDN = "api-usw2.example.com"
 
 
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Set before any client exists, so nothing can reach a real account."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+#: Fake credentials set before any client exists (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fake_aws_credentials")
 
 
 def dr_plan(replica: bool = True, generation: int = 2) -> Plan:

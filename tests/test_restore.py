@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from reskflow_dr import restore
 from reskflow_dr.cli import main
@@ -25,19 +23,6 @@ from reskflow_dr.preview import ROOT, validated
 REGION = "us-east-1"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/mrk-1"
 UPLOADS = "reskflow-123456789012-uploads-us-east-1"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
 
 
 def _source() -> None:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from components.restore_validation import EVENT_PATTERN, restore_alarms
 from restore_checks.checks import (
@@ -33,19 +31,6 @@ ACCOUNT = "123456789012"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k"
 JOB = "job-1"
 START = dt.datetime(2026, 12, 4, 1, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
 
 
 def _postgres(identifier: str, encrypted: bool = True) -> None:
